@@ -1,0 +1,1 @@
+"""Pure per-record logic: no Ray here."""

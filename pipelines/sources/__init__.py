@@ -1,0 +1,1 @@
+"""Registered source adapters for public datasets (auto-discovered)."""

@@ -1,0 +1,151 @@
+"""The stage contract: a small class with a declared contract whose logic lives in `extractors/`.
+
+A stage reads and writes SAMPLE rows (schemas.tables.SAMPLE_SCHEMA). It declares which SAMPLE
+columns it consumes and produces (checked along the whole chain before any work starts), the
+resources it needs (a stateful stage — one with a model loaded in `setup()` — becomes a Ray actor
+pool; a stateless one runs as Ray tasks), and its parameters as a pydantic model (validated from the
+YAML config before Ray starts).
+
+Per-row accounting is built in: `process_batch` calls `process_sample` for each sample that is still
+`ok`; a `BadInput` quarantines that sample (with this stage's name and the error kind); any other
+exception quarantines it as `stage_error` unless the run is in debug mode, where it is re-raised.
+Partial losses (one bad box among good ones) are recorded by the stage itself with `quarantine()`.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import pyarrow as pa
+from pydantic import BaseModel, ConfigDict
+
+from schemas.errors import BadInput
+from schemas.tables import SAMPLE_SCHEMA
+
+Sample = dict[str, Any]
+
+
+class StageParams(BaseModel):
+    """Base of every stage's parameters: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True)
+class Resources:
+    """What one worker of a stage asks Ray for. Fractional CPUs keep a 2-core machine from deadlocking."""
+
+    num_cpus: float = 0.5
+    num_gpus: float = 0.0
+    concurrency: int = 1  # actor pool size (stateful stages) / max parallel tasks (stateless)
+    batch_size: int = 8
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """Run-wide values every stage may need. Serialisable (shipped to Ray workers)."""
+
+    salt: str
+    run_id: str = "local"
+    debug: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Stage(ABC):
+    """Base class of every stage. Subclasses set the class attributes and override one method."""
+
+    name: ClassVar[str]  # registered name, dotted lower case: "masks.classical"
+    description: ClassVar[str] = ""
+    consumes: ClassVar[tuple[str, ...]] = ()  # SAMPLE columns read ("image_png", "regions", ...)
+    produces: ClassVar[tuple[str, ...]] = ()  # SAMPLE columns written
+    stateful: ClassVar[bool] = False  # True → Ray actor pool (model loaded once in setup())
+    default_resources: ClassVar[Resources] = Resources()
+    Params: ClassVar[type[StageParams]] = StageParams
+
+    def __init__(self, params: StageParams | None = None, ctx: RunContext | None = None) -> None:
+        self.params = params if params is not None else self.Params()
+        self.ctx = ctx if ctx is not None else RunContext(salt="")
+        self._ready = False
+
+    # ---- contract -----------------------------------------------------------------------------
+    @classmethod
+    def input_schema(cls) -> pa.Schema:
+        return pa.schema([SAMPLE_SCHEMA.field(c) for c in cls.consumes])
+
+    @classmethod
+    def output_schema(cls) -> pa.Schema:
+        return pa.schema([SAMPLE_SCHEMA.field(c) for c in cls.produces])
+
+    def setup(self) -> None:
+        """Load models or build matchers; called once per worker before the first batch."""
+
+    def process_sample(self, sample: Sample) -> Sample:
+        """Transform one `ok` sample in place and return it. Raise BadInput to quarantine it."""
+        return sample
+
+    # ---- execution ----------------------------------------------------------------------------
+    def process_batch(self, table: pa.Table) -> pa.Table:
+        if not self._ready:
+            self.setup()
+            self._ready = True
+        rows = table.to_pylist()
+        out = [self._run_one(row) for row in rows]
+        return pa.Table.from_pylist(out, schema=SAMPLE_SCHEMA)
+
+    def _run_one(self, sample: Sample) -> Sample:
+        if sample["status"] != "ok":
+            return sample
+        try:
+            return self.process_sample(sample)
+        except BadInput as err:
+            return quarantine_sample(sample, self.name, err.kind, str(err))
+        except Exception as err:  # every row accounted for: unforeseen errors quarantine the sample
+            if self.ctx.debug:
+                raise
+            return quarantine_sample(sample, self.name, "stage_error", f"{type(err).__name__}: {err}")
+
+    # ---- helpers for subclasses ---------------------------------------------------------------
+    def quarantine(self, sample: Sample, unit: str, ref: str, kind: str, message: str) -> None:
+        """Record the loss of one sub-record (annotation, label, report) of a sample that goes on."""
+        image = sample.get("image") or {}
+        sample["quarantine"] = [
+            *(sample.get("quarantine") or []),
+            {
+                "source": item_of(sample)["source"],
+                "unit": unit,
+                "input_ref": ref,
+                "stage": self.name,
+                "error_kind": kind,
+                "message": message,
+                "image_id": image.get("image_id"),
+            },
+        ]
+
+
+def item_of(sample: Sample) -> dict[str, Any]:
+    """The source adapter's record for this sample (parsed from its JSON column)."""
+    return json.loads(sample["item"])
+
+
+def quarantine_sample(sample: Sample, stage: str, kind: str, message: str) -> Sample:
+    """Mark the whole sample quarantined: it is not written, and the writer accounts for its parts."""
+    item = item_of(sample)
+    image = sample.get("image") or {}
+    sample["status"] = "quarantined"
+    sample["image_png"] = None
+    sample["quarantine"] = [
+        *(sample.get("quarantine") or []),
+        {
+            "source": item["source"],
+            "unit": "image",
+            "input_ref": item.get("input_ref") or item["key"],
+            "stage": stage,
+            "error_kind": kind,
+            "message": message,
+            "image_id": image.get("image_id"),
+        },
+    ]
+    return sample

@@ -1,0 +1,1 @@
+"""Registered stages (auto-discovered)."""

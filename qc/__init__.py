@@ -1,0 +1,1 @@
+"""Audits, QC report, dataset card and review export over written corpora."""
