@@ -46,7 +46,6 @@ def _discover() -> None:
     global _discovered
     if _discovered:
         return
-    _discovered = True
     import pipelines.sources
     import pipelines.stages
 
@@ -54,6 +53,7 @@ def _discover() -> None:
         for mod in pkgutil.iter_modules(pkg.__path__):
             if not mod.name.startswith("_"):
                 importlib.import_module(f"{pkg.__name__}.{mod.name}")
+    _discovered = True
 
 
 def stages() -> dict[str, type[Stage]]:

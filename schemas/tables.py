@@ -29,6 +29,7 @@ ERROR_KINDS = (
     "phi_risk",  # burned-in annotation / secondary capture: needs review before use
     "rule_violation",  # an ontology rule configured to quarantine
     "stage_error",  # an unexpected exception inside a stage (bug or unforeseen input)
+    "parent_quarantined",  # an annotation/label/report whose image was quarantined
 )
 SAMPLE_STATUSES = ("ok", "quarantined")
 

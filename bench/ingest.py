@@ -1,0 +1,98 @@
+"""Ingest benchmark: the pipeline's ingest of N DICOM files vs a bare pydicom decode loop over the
+same files, in the same process, printed as a ratio.
+
+    python bench/ingest.py [--n 200] [--size 1024] [--json OUT.json]
+
+Baseline: `pydicom.dcmread(path).pixel_array` for each file, one core, nothing written.
+Pipeline: `medground run` with sources.rsna_pneumonia and stages [ingest.decode] on local Ray
+(planning, decoding with modality/VOI LUTs, 8-bit PNG encoding, perceptual hash, Parquet + tar
+shards, manifest). The ratio is pipeline images/s over baseline images/s; on 2 cores Ray can win
+back its overhead only partly, since it also encodes and writes what the baseline throws away.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pydicom
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from pipelines.config import load_config  # noqa: E402
+from pipelines.run import run_pipeline  # noqa: E402
+from pipelines.samples.rsna_pneumonia import CASES, write_rsna_sample  # noqa: E402
+
+
+def make_dataset(root: Path, n: int, size: int) -> list[Path]:
+    """The RSNA sample layout, its cases repeated until it holds at least n DICOMs."""
+    repeat = -(-n // len(CASES))
+    write_rsna_sample(root, size=size, broken=False, repeat=repeat)
+    return sorted((root / "stage_2_train_images").glob("*.dcm"))
+
+
+def bare_loop(files: list[Path]) -> float:
+    t0 = time.perf_counter()
+    total = 0
+    for f in files:
+        total += int(pydicom.dcmread(f).pixel_array.shape[0])
+    assert total > 0
+    return time.perf_counter() - t0
+
+
+def pipeline(root: Path, out: Path, limit: int | None = None) -> float:
+    config = {
+        "corpus": "bench",
+        "salt": "bench",
+        "shard_size": 32,
+        "sources": [{"name": "sources.rsna_pneumonia", "params": {"root": str(root), "limit": limit}}],
+        "stages": [{"name": "ingest.decode"}],
+        "ray": {"shards_per_wave": 64},
+    }
+    path = out.parent / f"{out.name}.yaml"
+    path.write_text(yaml.safe_dump(config))
+    cfg = load_config(path)
+    t0 = time.perf_counter()
+    result = run_pipeline(cfg, out, log=lambda _m: None)
+    elapsed = time.perf_counter() - t0
+    assert result.complete
+    return elapsed
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=200)
+    ap.add_argument("--size", type=int, default=1024)
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args()
+    import ray
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        files = make_dataset(root / "data", args.n, args.size)
+        ray.init(include_dashboard=False, log_to_driver=False)
+        pipeline(root / "data", root / "out-warm", limit=8)  # warm up Ray workers and imports
+        t_pipe = pipeline(root / "data", root / "out")
+        t_bare = bare_loop(files)
+        ray.shutdown()
+    res = {
+        "n_files": len(files),
+        "size": args.size,
+        "bare_pydicom_images_per_s": len(files) / t_bare,
+        "pipeline_images_per_s": len(files) / t_pipe,
+        "ratio_pipeline_over_bare": t_bare / t_pipe,
+    }
+    print(json.dumps(res, indent=1))
+    print(f"pipeline/bare throughput ratio: {res['ratio_pipeline_over_bare']:.2f}x "
+          f"({res['pipeline_images_per_s']:.1f} vs {res['bare_pydicom_images_per_s']:.1f} images/s)")
+    if args.json:
+        args.json.write_text(json.dumps(res, indent=1))
+
+
+if __name__ == "__main__":
+    main()

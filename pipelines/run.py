@@ -1,0 +1,107 @@
+"""`medground run`: plan → (skip complete shards) → Ray waves → source losses → manifest → QC → card."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pipelines.config import PipelineConfig
+from pipelines.plan import Plan, build_plan
+from pipelines.stage import RunContext
+from pipelines.versions import versions
+from pipelines.writers.manifest import write_manifest, write_source_losses
+from pipelines.writers.shard import PROGRESS_DIR, atomic_write_bytes, completed_shards
+from schemas.errors import ConfigError
+
+PLAN_FILE = "_plan.json"
+
+
+@dataclass
+class RunResult:
+    out_dir: Path
+    shards_total: int
+    shards_skipped: int
+    shards_written: list[str]
+    manifest: dict[str, Any] | None
+    complete: bool
+
+
+def corpus_dir(out: Path, cfg: PipelineConfig) -> Path:
+    return out / cfg.corpus / cfg.version
+
+
+def check_resumable(out_dir: Path, cfg: PipelineConfig, plan: Plan) -> None:
+    """An existing output must come from the same config and the same plan, or we refuse to mix."""
+    marker = out_dir / PROGRESS_DIR / PLAN_FILE
+    current = {"config": cfg.fingerprint(), "shards": {k: len(v) for k, v in plan.shards.items()}}
+    if marker.is_file():
+        previous = json.loads(marker.read_text())
+        if previous != current:
+            raise ConfigError(
+                "--out",
+                f"{out_dir} holds a corpus built from another config or other inputs; "
+                "use a new --out or a new `version`",
+            )
+    else:
+        atomic_write_bytes(marker, json.dumps(current, sort_keys=True).encode())
+
+
+def run_pipeline(
+    cfg: PipelineConfig,
+    out: Path,
+    *,
+    address: str | None = None,
+    max_shards: int | None = None,
+    log: Callable[[str], None] = print,
+) -> RunResult:
+    salt = cfg.resolve_salt()
+    out_dir = corpus_dir(out, cfg)
+    plan = build_plan(cfg, salt)
+    log(f"planned {plan.n_samples} images in {len(plan.shards)} shards from {len(cfg.sources)} source(s)")
+    check_resumable(out_dir, cfg, plan)
+    done = completed_shards(out_dir)
+    pending = [s for s in plan.shards if s not in done]
+    if done:
+        log(f"resuming: {len(done & set(plan.shards))} shard(s) already complete, {len(pending)} to do")
+    if max_shards is not None:
+        pending = pending[:max_shards]
+    written: list[str] = []
+    if pending:
+        from pipelines.ray_exec import init_ray, run_wave
+
+        init_ray(cfg, address)
+        ctx = RunContext(salt=salt, run_id=cfg.fingerprint(), debug=cfg.model.debug)
+        wave = cfg.model.ray.shards_per_wave
+        block_rows = max(1, min(cfg.model.shard_size, 64))
+        for i in range(0, len(pending), wave):
+            names = pending[i : i + wave]
+            rows = [r for n in names for r in plan.shards[n]]
+            stats = run_wave(cfg, rows, out_dir, ctx, block_rows)
+            for s in stats:
+                log(f"  shard {s['shard']}: {s['written']} written, {s['quarantined']} quarantined")
+            written.extend(s["shard"] for s in stats)
+    complete = completed_shards(out_dir) >= set(plan.shards)
+    manifest = finalize(out_dir, cfg, plan) if complete else None
+    return RunResult(out_dir, len(plan.shards), len(done & set(plan.shards)), written, manifest, complete)
+
+
+def finalize(out_dir: Path, cfg: PipelineConfig, plan: Plan) -> dict[str, Any]:
+    losses = [
+        {"source": x.source, "unit": x.unit, "input_ref": x.ref, "stage": "source", "error_kind": x.kind,
+         "message": x.message, "image_id": None}
+        for x in plan.losses
+    ]
+    write_source_losses(out_dir, losses)
+    return write_manifest(
+        out_dir,
+        corpus=cfg.corpus,
+        version=cfg.version,
+        config=cfg.raw,
+        config_fingerprint=cfg.fingerprint(),
+        sources=plan.sources,
+        inputs=plan.inputs,
+        versions=versions(),
+    )

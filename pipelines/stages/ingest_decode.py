@@ -1,0 +1,112 @@
+"""`ingest.decode`: open each item's file, decode and window its pixels, write the IMAGE record,
+its PNG, its REPORT and its dataset-GT regions. Logic in extractors/imaging and extractors/records."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from extractors.imaging.encode import encode_png, phash, sha256_hex
+from extractors.imaging.intensity import to_uint8
+from extractors.records import gt_regions, image_record, report_records
+from pipelines.registry import register_stage
+from pipelines.stage import Resources, Sample, Stage, StageParams, item_of
+from schemas.errors import BadInput
+
+class DecodeParams(StageParams):
+    ct_window: Literal["soft_tissue", "lung", "bone", "brain", "abdomen", "liver", "mediastinum"] = "soft_tissue"
+    quarantine_burned_in: bool = True  # BurnedInAnnotation=YES or secondary capture → review first
+
+
+@register_stage
+class IngestDecodeStage(Stage):
+    name = "ingest.decode"
+    description = "decode DICOM/PNG/JPEG/NIfTI pixels, window to 8-bit PNG, build IMAGE/REPORT/GT REGION rows"
+    consumes = ("item",)
+    produces = ("image_png", "image", "reports", "regions")
+    default_resources = Resources(num_cpus=0.5, batch_size=8)
+    Params = DecodeParams
+    params: DecodeParams
+
+    def process_sample(self, sample: Sample) -> Sample:
+        item = item_of(sample)
+        root = Path(item["root"])
+        path = root / (item["path"] or "")
+        if not item["path"] or not path.is_file():
+            raise BadInput("missing_file", "the image file named by the index does not exist")
+        raw = path.read_bytes()
+        decoded, slice_spacing = self.read(item, path)
+        if self.params.quarantine_burned_in and (decoded.burned_in or decoded.secondary_capture):
+            raise BadInput("phi_risk", "burned-in annotation or secondary capture: needs review before use")
+        pixels = decoded.pixels
+        if pixels.ndim == 3 and pixels.shape[-1] not in (3, 4):
+            pixels = pixels[int((item.get("meta") or {}).get("frame", 0))]
+        window = decoded.window
+        preset = self.params.ct_window if (decoded.modality or item.get("modality")) == "CT" and not window else None
+        u8, intensity = to_uint8(pixels, modality=decoded.modality or item.get("modality"), window=window, preset=preset)
+        if u8.ndim == 3 and u8.shape[-1] == 4:
+            u8 = u8[..., :3]
+        png = encode_png(u8)
+        height, width = int(u8.shape[0]), int(u8.shape[1])
+        image_id = sha256_hex(raw)[:24]
+        meta = item.get("meta") or {}
+        if meta.get("slice_index") is not None:
+            image_id = f"{image_id}_{meta.get('slice_axis', 'z')}{int(meta['slice_index']):04d}"
+        spacing = slice_spacing or decoded.pixel_spacing or _spacing_from_meta(meta, height, width)
+        sample["image"] = image_record(
+            item,
+            image_id=image_id,
+            height=height,
+            width=width,
+            salt=self.ctx.salt,
+            spacing=spacing,
+            intensity=intensity,
+            bit_depth=8,
+            png_sha256=sha256_hex(png),
+            phash=phash(u8),
+            modality=decoded.modality,
+            view=decoded.view,
+            body_part=decoded.body_part,
+        )
+        sample["image"]["split"] = sample["shard"].split("-")[0]
+        sample["image_png"] = png
+        regions, losses = gt_regions(item, image_id, height, width, decode_mask=_mask_decoder())
+        sample["regions"] = regions
+        for ref, kind, message in losses:
+            self.quarantine(sample, "annotation", ref, kind, message)
+        sample["reports"] = report_records(item, self.ctx.salt)
+        return sample
+
+    def read(self, item: dict[str, Any], path: Path) -> tuple[Any, tuple[float, float] | None]:
+        fmt = item["format"]
+        if fmt == "dicom":
+            from extractors.imaging.dicom import read_dicom
+
+            return read_dicom(path), None
+        if fmt in ("png", "jpg"):
+            from extractors.imaging.raster import read_raster
+
+            return read_raster(path), None
+        if fmt == "nifti":
+            from extractors.imaging.volume import read_nifti_slice
+
+            return read_nifti_slice(path, item.get("meta") or {})
+        raise BadInput("unreadable", f"unsupported format {fmt!r}")
+
+
+def _spacing_from_meta(meta: dict[str, Any], height: int, width: int) -> tuple[float, float] | None:
+    """Original pixel spacing rescaled to the written image (NIH lists it for the original film)."""
+    sp = meta.get("original_pixel_spacing")
+    oh, ow = meta.get("original_height"), meta.get("original_width")
+    if not sp or not oh or not ow or sp[0] is None or sp[1] is None:
+        return None
+    return float(sp[0]) * oh / height, float(sp[1]) * ow / width
+
+
+def _mask_decoder() -> Any:
+    try:
+        from extractors.imaging.annotations import decode_annotation_mask
+    except ImportError:
+        return None
+    return decode_annotation_mask
+

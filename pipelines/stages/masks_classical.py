@@ -1,0 +1,70 @@
+"""`masks.classical`: a CPU weak mask inside every box-only region (the fallback when no SAM/torch).
+
+Generated masks are new REGION rows (origin `classical`) pointing at their prompt region; the
+dataset's own regions are never overwritten.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import cv2
+import numpy as np
+
+from extractors.masks.classical import ClassicalBoxMasker
+from extractors.masks.rle import encode_mask, mask_area, mask_box_xywh
+from extractors.records import short_hash
+from pipelines.registry import register_stage
+from pipelines.stage import Resources, Sample, Stage, StageParams
+from schemas.tables import REGION_SCHEMA, empty_row
+
+
+class ClassicalParams(StageParams):
+    method: Literal["grabcut", "otsu", "ellipse"] = "grabcut"
+
+
+@register_stage
+class ClassicalMaskStage(Stage):
+    name = "masks.classical"
+    description = "weak mask inside each box-only region (GrabCut/Otsu/ellipse), CPU"
+    consumes = ("image_png", "regions")
+    produces = ("regions",)
+    default_resources = Resources(num_cpus=0.5, batch_size=8)
+    Params = ClassicalParams
+    params: ClassicalParams
+
+    def setup(self) -> None:
+        self.masker = ClassicalBoxMasker(method=self.params.method)
+
+    def process_sample(self, sample: Sample) -> Sample:
+        prompts = [r for r in sample["regions"] if r["origin"] == "dataset_gt" and r["rle_counts"] is None]
+        if not prompts:
+            return sample
+        image = cv2.imdecode(np.frombuffer(sample["image_png"], np.uint8), cv2.IMREAD_UNCHANGED)
+        out = list(sample["regions"])
+        for prompt in prompts:
+            box = (prompt["box_x"], prompt["box_y"], prompt["box_w"], prompt["box_h"])
+            result = self.masker.predict(image, box)
+            counts, h, w = encode_mask(result.mask)
+            mbox = mask_box_xywh(result.mask) or box
+            rec = empty_row(REGION_SCHEMA)
+            rec.update(
+                region_id=short_hash(prompt["region_id"], "classical", self.params.method),
+                image_id=prompt["image_id"],
+                source=prompt["source"],
+                label=prompt["label"],
+                code=prompt["code"],
+                code_path=prompt["code_path"],
+                origin="classical",
+                box_x=mbox[0], box_y=mbox[1], box_w=mbox[2], box_h=mbox[3],
+                rle_counts=counts, mask_height=h, mask_width=w, area=mask_area(result.mask),
+                prompt_region_id=prompt["region_id"],
+                parent_region_id=None,
+                predicted_iou=float(result.score),
+                model=f"classical:{result.method}",
+                annotator=prompt["annotator"],
+                qc_flags=list(result.flags),
+            )
+            out.append(rec)
+        sample["regions"] = out
+        return sample

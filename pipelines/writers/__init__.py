@@ -1,0 +1,1 @@
+"""Writers: shards (tables + WebDataset tar), source-level quarantine, manifest."""

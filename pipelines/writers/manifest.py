@@ -1,0 +1,79 @@
+"""The run manifest: sources, licences, config, versions, inputs, row counts, sha256 of every file.
+
+Deterministic (no timestamps): the same inputs and config give the same manifest bytes; run times
+and ids live in the run registry, not here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from pipelines.writers.shard import PROGRESS_DIR, atomic_write_bytes, parquet_bytes
+from schemas.tables import QUARANTINE_SCHEMA, SCHEMA_VERSION
+
+MANIFEST = "manifest.json"
+SKIP_TOP = {MANIFEST, PROGRESS_DIR, "README.md", "qc"}
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def write_source_losses(out_dir: Path, losses: list[dict[str, Any]]) -> None:
+    rows = sorted(losses, key=lambda r: (r["source"], r["input_ref"], r["unit"]))
+    atomic_write_bytes(out_dir / "tables/quarantine/part-source.parquet", parquet_bytes(rows, QUARANTINE_SCHEMA))
+
+
+def list_files(out_dir: Path) -> dict[str, dict[str, Any]]:
+    files: dict[str, dict[str, Any]] = {}
+    for path in sorted(out_dir.rglob("*")):
+        rel = path.relative_to(out_dir)
+        if not path.is_file() or rel.parts[0] in SKIP_TOP or path.name.startswith("."):
+            continue
+        meta: dict[str, Any] = {"sha256": file_sha256(path), "bytes": path.stat().st_size}
+        if path.suffix == ".parquet":
+            meta["rows"] = pq.ParquetFile(path).metadata.num_rows
+        files[rel.as_posix()] = meta
+    return files
+
+
+def write_manifest(
+    out_dir: Path,
+    *,
+    corpus: str,
+    version: str,
+    config: dict[str, Any],
+    config_fingerprint: str,
+    sources: list[dict[str, Any]],
+    inputs: dict[str, dict[str, int]],
+    versions: dict[str, str],
+) -> dict[str, Any]:
+    files = list_files(out_dir)
+    rows: dict[str, int] = {}
+    for rel, meta in files.items():
+        if rel.startswith("tables/"):
+            table = rel.split("/")[1]
+            rows[table] = rows.get(table, 0) + meta["rows"]
+    manifest = {
+        "corpus": corpus,
+        "version": version,
+        "created_by": "medground",
+        "versions": {"schema": SCHEMA_VERSION, **versions},
+        "config_fingerprint": config_fingerprint,
+        "config": config,
+        "sources": sources,
+        "inputs": inputs,
+        "rows": dict(sorted(rows.items())),
+        "files": files,
+    }
+    atomic_write_bytes(out_dir / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True, default=str).encode())
+    return manifest
