@@ -1,0 +1,120 @@
+"""Attributes of one mention, read from its phrase segment: laterality, size, severity and change.
+
+The segment of a mention is the stretch of its sentence around it bounded by commas, semicolons,
+"and", "with", "but" (and the sentence): "small LEFT pleural effusion and right basilar atelectasis"
+gives the effusion "left" and the atelectasis "right". Anatomy locations come from the anatomy
+mentions the matcher found in the same segment (see extractor.py).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from spacy.tokens import Doc, Span
+
+SEGMENT_BREAKS = frozenset({",", ";", "and", "with", "but", "however", "although", "while", "whereas", "."})
+LEFT = frozenset({"left", "lt", "l-sided", "left-sided", "sinistral"})
+RIGHT = frozenset({"right", "rt", "r-sided", "right-sided", "dextral"})
+BOTH = frozenset({"bilateral", "bilaterally", "both", "bibasilar", "bibasal", "biapical", "bilat", "b/l",
+                  "bihilar", "bi-basilar", "bi-apical"})
+PAIRED_PLURALS = frozenset({"lungs", "bases", "apices", "hemithoraces", "hemithoraxes", "hila", "effusions",
+                            "pneumothoraces", "pneumothoraxes", "lobes", "angles", "sulci"})
+SEVERITY = {
+    "trace": "trace", "tiny": "small", "small": "small", "minimal": "mild", "minimally": "mild",
+    "mild": "mild", "mildly": "mild", "slight": "mild", "slightly": "mild", "moderate": "moderate",
+    "moderately": "moderate", "severe": "severe", "severely": "severe", "marked": "severe",
+    "markedly": "severe", "large": "large", "massive": "large", "extensive": "large", "huge": "large",
+}
+CHANGE = {
+    "new": "new", "newly": "new", "developing": "new",
+    "increased": "increased", "increasing": "increased", "increase": "increased", "worse": "increased",
+    "worsened": "increased", "worsening": "increased", "enlarging": "increased", "progressed": "increased",
+    "progressive": "increased", "progression": "increased", "larger": "increased",
+    "decreased": "decreased", "decreasing": "decreased", "decrease": "decreased", "improved": "decreased",
+    "improving": "decreased", "improvement": "decreased", "smaller": "decreased", "resolving": "decreased",
+    "diminished": "decreased", "diminishing": "decreased",
+    "stable": "stable", "unchanged": "stable", "persistent": "stable", "persists": "stable",
+    "persisting": "stable", "redemonstrated": "stable", "similar": "stable", "again": "stable",
+    "constant": "stable",
+}
+_NUM = r"(\d+(?:\.\d+)?)"
+SIZE = re.compile(
+    rf"{_NUM}(?:\s*(?:x|×|by)\s*{_NUM})?(?:\s*(?:x|×|by)\s*{_NUM})?\s*-?\s*(mm|cm|millimeters?|centimeters?)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Attributes:
+    laterality: str  # left | right | bilateral | none
+    size_mm: tuple[float, ...]
+    severity: str | None
+    change: str | None
+
+
+def segment_of(doc: Doc, start: int, end: int, sent: Span) -> tuple[int, int]:
+    """Token range [lo, hi) of the phrase segment around the mention [start, end)."""
+    lo = start
+    while lo > sent.start and doc[lo - 1].lower_ not in SEGMENT_BREAKS:
+        lo -= 1
+    hi = end
+    while hi < sent.end and doc[hi].lower_ not in SEGMENT_BREAKS:
+        hi += 1
+    return lo, hi
+
+
+def laterality_of(words: list[str], anatomy_sides: list[str], code_plural: bool) -> str:
+    """left/right/bilateral from side words, sided anatomy, and plural paired structures."""
+    sides = set(anatomy_sides)
+    for w in words:
+        if w in LEFT:
+            sides.add("left")
+        elif w in RIGHT:
+            sides.add("right")
+        elif w in BOTH:
+            sides.add("bilateral")
+    if "bilateral" in sides or {"left", "right"} <= sides:
+        return "bilateral"
+    if sides:
+        return sides.pop()
+    if code_plural or any(w in PAIRED_PLURALS for w in words):
+        return "bilateral"
+    return "none"
+
+
+def nearest(words: list[str], table: dict[str, str], anchor: int) -> str | None:
+    """The value of the cue nearest before index `anchor` (else the first after it)."""
+    before = [table[w] for w in words[:anchor] if w in table]
+    if before:
+        return before[-1]
+    after = [table[w] for w in words[anchor:] if w in table]
+    return after[0] if after else None
+
+
+def change_of(words: list[str], anchor: int) -> str | None:
+    for i, w in enumerate(words):
+        if w in ("change", "changed", "interval") and any(x in ("no", "not") for x in words[max(0, i - 3) : i]):
+            return "stable"
+    return nearest(words, CHANGE, anchor)
+
+
+def sizes_mm(text: str) -> tuple[float, ...]:
+    """Every dimension written in `text` (the first measurement), in millimetres."""
+    m = SIZE.search(text)
+    if m is None:
+        return ()
+    scale = 10.0 if m.group(4).lower().startswith(("cm", "cent")) else 1.0
+    return tuple(round(float(g) * scale, 3) for g in m.groups()[:3] if g is not None)
+
+
+def attributes_of(doc: Doc, start: int, lo: int, hi: int, anatomy_sides: list[str], plural: bool) -> Attributes:
+    """Attributes of the mention starting at token `start` whose segment is [lo, hi)."""
+    words = [t.lower_ for t in doc[lo:hi]]
+    anchor = start - lo
+    return Attributes(
+        laterality=laterality_of(words, anatomy_sides, plural),
+        size_mm=sizes_mm(doc[lo:hi].text),
+        severity=nearest(words, SEVERITY, anchor),
+        change=change_of(words, anchor),
+    )

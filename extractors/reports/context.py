@@ -1,0 +1,148 @@
+"""ConText-style certainty for radiology mentions (our own implementation of the algorithm of
+Harkema et al., with medspaCy's rule vocabulary extended for radiology).
+
+Triggers (context_rules.tsv) are matched once per document on lower-case tokens; where they overlap,
+the longest wins, so "no change in" (a pseudo-trigger) hides the "no" inside it and "cannot be
+excluded" hides "excluded". A trigger modifies a target in the same sentence when the target lies in
+its scope:
+
+- forward: after the trigger, up to a terminator ("but", "however", ";", "which", "there is" ...)
+  or up to a comma/"and" that starts a new assertion (", mild atelectasis" after "no effusion");
+- backward: before the trigger, up to a terminator, at most `BACKWARD_REACH` tokens, and across a
+  comma only when the words after it form a list ("effusion, pneumothorax and edema have resolved");
+- clause: both ways within the trigger's comma-delimited clause ("atelectasis versus pneumonia");
+- bidirectional: forward or backward.
+
+A trigger inside the target itself ("heart is borderline enlarged") applies too. Negation wins over
+uncertainty; "probable" hedges (likely, suggestive of) are uncertain with the flag `probable`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from spacy.language import Language
+from spacy.matcher import PhraseMatcher
+from spacy.tokens import Doc, Span
+from spacy.util import filter_spans
+
+from extractors.reports.rules import ContextRule, context_rules
+
+BACKWARD_REACH = 10
+CLAUSE_BREAKS = frozenset({",", "and", ":", "with"})
+NEW_CLAUSE_CUES = frozenset({
+    "mild", "mildly", "moderate", "moderately", "severe", "severely", "small", "large", "trace", "minimal",
+    "tiny", "massive", "marked", "new", "increased", "increasing", "decreased", "decreasing", "worsening",
+    "worsened", "improved", "improving", "stable", "unchanged", "persistent", "persisting", "residual",
+    "left", "right", "bilateral", "bibasilar", "there", "is", "are", "was", "were", "remains", "again",
+    "redemonstrated",
+})
+_VERBS = frozenset({"is", "are", "appears", "appear", "remains", "remain", "was", "were"})
+_LIST_WORDS = frozenset({"and", "or", "nor"})
+CONFIDENCE = {"present": 0.9, "absent": 0.9, "uncertain": 0.5, "probable": 0.75}
+
+
+@dataclass(frozen=True)
+class Trigger:
+    start: int  # token index
+    end: int
+    rule: ContextRule
+
+
+@dataclass(frozen=True)
+class Assertion:
+    """The certainty of one mention, the flags that qualify it, and a rule confidence."""
+
+    certainty: str  # present | absent | uncertain
+    flags: tuple[str, ...]
+    confidence: float
+    triggers: tuple[str, ...]  # the literals that applied (for audits)
+
+
+class ContextRules:
+    """The compiled triggers of one pipeline's vocabulary."""
+
+    def __init__(self, nlp: Language, rules: tuple[ContextRule, ...] | None = None) -> None:
+        self.rules = {r.literal: r for r in (rules if rules is not None else context_rules())}
+        self.matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
+        for literal in sorted(self.rules):
+            self.matcher.add(literal, [nlp.make_doc(literal)])
+        self._names = {nlp.vocab.strings[lit]: lit for lit in self.rules}
+
+    def triggers(self, doc: Doc) -> list[Trigger]:
+        spans = [Span(doc, s, e, label=mid) for mid, s, e in self.matcher(doc)]
+        return [
+            Trigger(sp.start, sp.end, self.rules[self._names[sp.label]])
+            for sp in sorted(filter_spans(spans), key=lambda sp: sp.start)
+        ]
+
+
+def assert_mention(doc: Doc, start: int, end: int, sent: Span, triggers: list[Trigger]) -> Assertion:
+    """The certainty of the target tokens [start, end) given the triggers of its document."""
+    local = [t for t in triggers if t.start >= sent.start and t.end <= sent.end]
+    terms = [t for t in local if t.rule.category == "TERMINATE"]
+    found: list[Trigger] = []
+    for trig in local:
+        cat, direction = trig.rule.category, trig.rule.direction
+        if cat in ("TERMINATE", "PSEUDO") or direction == "none":
+            continue
+        if start <= trig.start and trig.end <= end:
+            found.append(trig)
+        elif trig.end <= start and direction in ("forward", "bidirectional"):
+            if reaches_forward(doc, trig.end, start, end, terms):
+                found.append(trig)
+        elif trig.start >= end and direction in ("backward", "bidirectional"):
+            if reaches_backward(doc, end, trig.start, terms):
+                found.append(trig)
+        elif direction == "clause" and (trig.end <= start or trig.start >= end):
+            lo, hi = (trig.end, start) if trig.end <= start else (end, trig.start)
+            if not any(doc[i].text in (",", ";") for i in range(lo, hi)) and not blocked(lo, hi, terms):
+                found.append(trig)
+    return combine(found)
+
+
+def blocked(lo: int, hi: int, terms: list[Trigger]) -> bool:
+    return any(lo <= t.start < hi for t in terms)
+
+
+def reaches_forward(doc: Doc, lo: int, start: int, end: int, terms: list[Trigger]) -> bool:
+    """A forward scope from token `lo` reaches the target [start, end) unless a terminator or a new
+    assertion after a comma/"and" comes first."""
+    if blocked(lo, start, terms):
+        return False
+    for i in range(lo, start):
+        if doc[i].lower_ in CLAUSE_BREAKS:
+            tail = [doc[j].lower_ for j in range(i + 1, start)]
+            if any(w in NEW_CLAUSE_CUES for w in tail):
+                return False
+            if any(doc[j].lower_ in _VERBS for j in range(start, end)):
+                return False
+    return True
+
+
+def reaches_backward(doc: Doc, end: int, hi: int, terms: list[Trigger]) -> bool:
+    if hi - end > BACKWARD_REACH or blocked(end, hi, terms):
+        return False
+    commas = [i for i in range(end, hi) if doc[i].text == ","]
+    if commas:
+        after = {doc[j].lower_ for j in range(commas[-1] + 1, hi)}
+        return bool(after & _LIST_WORDS)
+    return True
+
+
+def combine(found: list[Trigger]) -> Assertion:
+    cats = {t.rule.category for t in found}
+    literals = tuple(sorted({t.rule.literal for t in found}))
+    flags: list[str] = []
+    if "HISTORICAL" in cats:
+        flags.append("historical")
+    if "RESOLVED" in cats:
+        flags.append("resolved")
+    if cats & {"NEGATED", "RESOLVED"}:
+        return Assertion("absent", tuple(flags), CONFIDENCE["absent"], literals)
+    if "UNCERTAIN" in cats:
+        return Assertion("uncertain", tuple(flags), CONFIDENCE["uncertain"], literals)
+    if "PROBABLE" in cats:
+        flags.append("probable")
+        return Assertion("uncertain", tuple(sorted(flags)), CONFIDENCE["probable"], literals)
+    return Assertion("present", tuple(flags), CONFIDENCE["present"], literals)

@@ -1,0 +1,133 @@
+"""The rule-based report finding extractor: text in, one Mention per finding/device mention out.
+
+Model-free: a blank English spaCy tokenizer, our sentence splitter (sections included), scispaCy's
+abbreviation detector (definitions written in the report), one PhraseMatcher over the ontology's
+surface forms, ConText-style certainty, and attribute rules. Build it once per worker; stream
+reports through `extract_many` (spaCy `nlp.pipe` batching).
+"""
+
+from __future__ import annotations
+
+import warnings
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
+
+import spacy
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+
+import extractors.reports.sentences  # noqa: F401  (registers the sentencizer component)
+from extractors.reports.attributes import PAIRED_PLURALS, attributes_of, segment_of
+from extractors.reports.context import ContextRules, assert_mention
+from extractors.reports.matcher import MENTION_KINDS, Match, OntologyPhraseMatcher
+from extractors.reports.sections import CLINICAL_SECTIONS, section_at
+from schemas.ontology import Ontology, load_ontology
+
+
+@dataclass(frozen=True)
+class Mention:
+    """One finding or device mention. `start`/`end` are character offsets into the report text."""
+
+    code: str
+    kind: str
+    text: str
+    start: int
+    end: int
+    sentence: str
+    section: str
+    certainty: str  # present | absent | uncertain
+    laterality: str  # left | right | bilateral | none
+    location_codes: tuple[str, ...]
+    size_mm: tuple[float, ...]
+    severity: str | None
+    change: str | None
+    flags: tuple[str, ...]
+    confidence: float
+
+
+def build_pipeline(abbreviation_detector: bool = True) -> Language:
+    """A blank English pipeline with our sentencizer (+ scispaCy's abbreviation detector)."""
+    nlp = spacy.blank("en")
+    nlp.add_pipe("medground_report_sentencizer")
+    if abbreviation_detector:
+        import scispacy.abbreviation  # noqa: F401  (registers "abbreviation_detector")
+
+        nlp.add_pipe("abbreviation_detector")
+    return nlp
+
+
+class ReportFindingExtractor:
+    """Finds, asserts and describes every ontology finding/device mentioned in radiology reports."""
+
+    def __init__(self, onto: Ontology | None = None, *, abbreviation_detector: bool = True) -> None:
+        self.onto = onto if onto is not None else load_ontology()
+        self.nlp = build_pipeline(abbreviation_detector)
+        self.phrases = OntologyPhraseMatcher(self.nlp, self.onto)
+        self.context = ContextRules(self.nlp)
+
+    def extract(self, text: str) -> list[Mention]:
+        return next(self.extract_many([text]))
+
+    def extract_many(self, texts: Iterable[str], batch_size: int = 64) -> Iterator[list[Mention]]:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r".*\[W036\]")  # scispaCy's empty global matcher
+            for doc in self.nlp.pipe((t or "" for t in texts), batch_size=batch_size):
+                yield self.mentions_of(doc)
+
+    def mentions_of(self, doc: Doc) -> list[Mention]:
+        matches = self.phrases.add_defined_abbreviations(doc, self.phrases(doc))
+        anatomy = [m for m in matches if m.kind == "anatomy"]
+        triggers = self.context.triggers(doc) if matches else []
+        out: list[Mention] = []
+        sents = list(doc.sents) if matches else []
+        starts = [s.start for s in sents]
+        for m in matches:
+            if m.kind not in MENTION_KINDS:
+                continue
+            mention = self.mention(doc, m, sents[bisect_right(starts, m.start) - 1], anatomy, triggers)
+            prev = out[-1] if out else None
+            if (mention.laterality == "none" and prev is not None and prev.laterality != "none"
+                    and prev.sentence == mention.sentence and prev.certainty != "absent"):
+                # "left basilar opacity, likely atelectasis": the side carries over within a sentence
+                mention = replace(mention, laterality=prev.laterality, flags=(*mention.flags, "side_inherited"))
+            out.append(mention)
+        return out
+
+    def mention(self, doc: Doc, m: Match, sent: Span, anatomy: list[Match], triggers: list) -> Mention:
+        assertion = assert_mention(doc, m.start, m.end, sent, triggers)
+        lo, hi = segment_of(doc, m.start, m.end, sent)
+        near = [a.code for a in anatomy if lo <= a.start and a.end <= hi]
+        sides = [s for s in (self.onto.get(c).laterality for c in near) if s]
+        attrs = attributes_of(doc, m.start, lo, hi, sides, doc[m.end - 1].lower_ in PAIRED_PLURALS)
+        start, end = doc[m.start].idx, doc[m.end - 1].idx + len(doc[m.end - 1].text)
+        section = section_at(doc._.sections or [], start)
+        certainty, flags = assertion.certainty, assertion.flags
+        if section in CLINICAL_SECTIONS:  # a clinical question is never a positive finding
+            certainty = "uncertain" if certainty == "present" else certainty
+            flags = (*flags, "clinical_history")
+        return Mention(
+            code=m.code,
+            kind=m.kind,
+            text=doc[m.start : m.end].text,
+            start=start,
+            end=end,
+            sentence=sent.text.strip(),
+            section=section,
+            certainty=certainty,
+            laterality=attrs.laterality,
+            location_codes=self.locations(near, attrs.laterality),
+            size_mm=attrs.size_mm,
+            severity=attrs.severity,
+            change=attrs.change,
+            flags=tuple(sorted(set(flags))),
+            confidence=assertion.confidence,
+        )
+
+    def locations(self, codes: list[str], laterality: str) -> tuple[str, ...]:
+        """Anatomy codes, narrowed to the sided child where the side is known ("lung" + left → left_lung)."""
+        out = set()
+        for code in codes:
+            sided = [c for c in self.onto.children(code) if self.onto.get(c).laterality == laterality]
+            out.add(sided[0] if laterality in ("left", "right") and len(sided) == 1 else code)
+        return tuple(sorted(out))

@@ -1,0 +1,123 @@
+"""Report-level labels derived from mentions through the ontology, for a named label set.
+
+A mention counts for a label when its code *is a* the label's code (a positive child implies its
+ancestors: "loculated pleural effusion" → Effusion; "lobar pneumonia" → Pneumonia and Lung Opacity).
+Only mentions in the label sections count (findings, impression, unsectioned by default), never
+historical ones. Uncertain mentions follow `uncertain`: "positive", "negative", or "probable" (the
+default: hedged-towards-present wordings such as "likely", "suggestive of" count, "possible",
+"cannot be excluded", "versus" do not).
+
+Schemes: "binary" (0/1 per label, plus `normal` = 1 when nothing is positive) and "chexpert"
+(1 positive, -1 uncertain, 0 negative, None blank = not mentioned; "No Finding" = 1 when no other
+label except Support Devices is 1 or -1, else blank). A negated mention of a node sets 0 for it and
+its descendants ("no acute opacity" → Lung Opacity 0).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Protocol
+
+from extractors.reports.sections import LABEL_SECTIONS
+from schemas.errors import ConfigError
+from schemas.ontology import Ontology
+
+NORMAL = "normal"
+SCHEMES = ("binary", "chexpert")
+UNCERTAIN_POLICIES = ("positive", "negative", "probable")
+NO_FINDING = "no_finding"
+DEVICE_LABEL_CODES = ("support_device",)
+
+
+class MentionLike(Protocol):
+    code: str
+    section: str
+    certainty: str
+    flags: tuple[str, ...] | list[str]
+
+
+def scheme_for(label_set: str) -> str:
+    return "chexpert" if label_set.lower().startswith("chexpert") else "binary"
+
+
+def label_columns(onto: Ontology, label_set: str, scheme: str | None = None) -> list[str]:
+    """The label columns written for a label set, in its order (binary adds `normal`)."""
+    scheme = scheme or scheme_for(label_set)
+    pairs = onto.label_set(label_set)
+    if scheme == "binary":
+        return [name for name, code in pairs if code != NO_FINDING] + [NORMAL]
+    return [name for name, _ in pairs]
+
+
+def is_positive(m: MentionLike, uncertain: str) -> bool:
+    if m.certainty == "present":
+        return True
+    if m.certainty != "uncertain":
+        return False
+    return uncertain == "positive" or (uncertain == "probable" and "probable" in m.flags)
+
+
+def derive_labels(
+    mentions: Iterable[MentionLike],
+    onto: Ontology,
+    label_set: str,
+    *,
+    scheme: str | None = None,
+    sections: tuple[str, ...] = LABEL_SECTIONS,
+    uncertain: str = "probable",
+) -> dict[str, int | None]:
+    """Label name → value for one report's mentions."""
+    scheme = scheme or scheme_for(label_set)
+    if scheme not in SCHEMES:
+        raise ConfigError("scheme", f"unknown label scheme {scheme!r}", allowed=SCHEMES)
+    if uncertain not in UNCERTAIN_POLICIES:
+        raise ConfigError("uncertain", f"unknown policy {uncertain!r}", allowed=UNCERTAIN_POLICIES)
+    used = [m for m in mentions if m.section in sections and "historical" not in m.flags]
+    values: dict[str, int | None] = {}
+    for name, code in onto.label_set(label_set):
+        if code == NO_FINDING:
+            continue
+        related = [m for m in used if m.code in onto and onto.is_a(m.code, code)]
+        negated = [m for m in used if m.certainty == "absent" and m.code in onto and onto.is_a(code, m.code)]
+        if any(is_positive(m, uncertain) for m in related):
+            values[name] = 1
+        elif scheme == "chexpert" and any(m.certainty == "uncertain" for m in related):
+            values[name] = -1
+        elif scheme == "chexpert":
+            values[name] = 0 if negated or any(m.certainty == "absent" for m in related) else None
+        else:
+            values[name] = 0
+    pairs = onto.label_set(label_set)
+    findings = [n for n, c in pairs if c not in (NO_FINDING, *DEVICE_LABEL_CODES)]
+    if scheme == "binary":
+        values[NORMAL] = int(not any(values[n] == 1 for n in findings))
+        return values
+    out: dict[str, int | None] = {}
+    for name, code in pairs:
+        if code == NO_FINDING:
+            out[name] = None if any(values[n] in (1, -1) for n in findings) else 1
+        else:
+            out[name] = values[name]
+    return out
+
+
+def derive_lateralities(
+    mentions: Iterable[MentionLike],
+    onto: Ontology,
+    label_set: str,
+    *,
+    sections: tuple[str, ...] = LABEL_SECTIONS,
+    uncertain: str = "probable",
+) -> dict[str, str]:
+    """Label name → left/right/bilateral/none over the report's positive mentions of that label."""
+    used = [m for m in mentions if m.section in sections and "historical" not in m.flags]
+    out: dict[str, str] = {}
+    for name, code in onto.label_set(label_set):
+        sides = {getattr(m, "laterality", "none") for m in used
+                 if m.code in onto and onto.is_a(m.code, code) and is_positive(m, uncertain)}
+        sides.discard("none")
+        if "bilateral" in sides or {"left", "right"} <= sides:
+            out[name] = "bilateral"
+        else:
+            out[name] = sides.pop() if sides else "none"
+    return out

@@ -1,0 +1,110 @@
+"""Phrase matching of every ontology surface form (plus abbreviations and extra patterns) in a report.
+
+One spaCy PhraseMatcher on lower-case tokens, keyed by ontology code. Every surface form also gets
+its plural variants ("opacity" → "opacities", "pneumothorax" → "pneumothoraces") since a blank
+pipeline has no lemmatiser. Where matches overlap, the longest wins (spacy.util.filter_spans), so
+"pleural effusion" beats "pleura" and "left lower lobe" beats "lower lobe". Findings and devices
+become mentions; anatomy matches become the locations of the mentions near them. `no_finding` and
+its descendants are not matched: "normal" is derived from the absence of positive labels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from spacy.language import Language
+from spacy.matcher import PhraseMatcher
+from spacy.tokens import Doc, Span
+from spacy.util import filter_spans
+
+from extractors.reports.rules import abbreviations, extra_phrases
+from schemas.ontology import Ontology
+
+MENTION_KINDS = ("finding", "device")
+EXCLUDED_ROOTS = ("no_finding",)
+
+
+@dataclass(frozen=True)
+class Match:
+    start: int  # token index
+    end: int
+    code: str
+    kind: str  # finding | device | anatomy
+
+
+def plural_variants(form: str) -> list[str]:
+    """The form and the plural spellings of its last word."""
+    head, _, last = form.rpartition(" ")
+    prefix = f"{head} " if head else ""
+    outs = {last + "s"}
+    if last.endswith(("s", "x", "ch", "sh")):
+        outs.add(last + "es")
+    if last.endswith("y") and len(last) > 2:
+        outs.add(last[:-1] + "ies")
+    if last.endswith("ax"):
+        outs.add(last[:-1] + "ces")
+    if last.endswith("us"):
+        outs.add(last[:-2] + "i")
+    if last.endswith("um"):
+        outs.add(last[:-2] + "a")
+    return [form, *sorted(prefix + o for o in outs)]
+
+
+class OntologyPhraseMatcher:
+    """Ontology surface forms → token spans with codes, longest match first."""
+
+    def __init__(self, nlp: Language, onto: Ontology) -> None:
+        self.onto = onto
+        self.matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
+        forms = self.forms(onto)
+        by_code: dict[str, list[str]] = {}
+        for form, code in forms.items():
+            by_code.setdefault(code, []).append(form)
+        self.kinds: dict[int, tuple[str, str]] = {}
+        for code in sorted(by_code):
+            key = nlp.vocab.strings.add(code)
+            self.kinds[key] = (code, onto.get(code).kind)
+            self.matcher.add(code, list(nlp.tokenizer.pipe(sorted(by_code[code]))))
+        self.unresolved: list[str] = self._unresolved  # extra expansions the ontology does not know
+
+    def forms(self, onto: Ontology) -> dict[str, str]:
+        """Every phrase to match → code (ontology forms win over our extra phrases)."""
+        excluded = {d for root in EXCLUDED_ROOTS if root in onto for d in [root, *onto.descendants(root)]}
+        base = {f: c for f, c in onto.surface_forms().items() if c not in excluded}
+        out: dict[str, str] = {}
+        for form, code in sorted(base.items()):
+            for variant in plural_variants(form):
+                out.setdefault(variant, code)
+        unresolved = []
+        extras = [*extra_phrases(), *((s.lower(), long) for s, long in abbreviations().items())]
+        for phrase, expansion in extras:
+            code = onto.lookup(expansion)
+            if code is None or code in excluded:
+                unresolved.append(expansion)
+                continue
+            out.setdefault(phrase.lower(), code)
+        self._unresolved = sorted(set(unresolved))
+        return out
+
+    def __call__(self, doc: Doc) -> list[Match]:
+        spans = [Span(doc, s, e, label=mid) for mid, s, e in self.matcher(doc)]
+        out = []
+        for sp in sorted(filter_spans(spans), key=lambda sp: sp.start):
+            code, kind = self.kinds[sp.label]
+            out.append(Match(sp.start, sp.end, code, kind))
+        return out
+
+    def add_defined_abbreviations(self, doc: Doc, matches: list[Match]) -> list[Match]:
+        """Short forms defined in the report ("pulmonary embolism (PE)") that scispaCy's detector found
+        become mentions of their long form's code."""
+        extra = []
+        taken = {i for m in matches for i in range(m.start, m.end)}
+        for short in getattr(doc._, "abbreviations", None) or []:
+            long_form = short._.long_form
+            code = self.onto.lookup(long_form.text) if long_form is not None else None
+            if code is None or any(i in taken for i in range(short.start, short.end)):
+                continue
+            kind = self.onto.get(code).kind
+            extra.append(Match(short.start, short.end, code, kind))
+            taken.update(range(short.start, short.end))
+        return sorted([*matches, *extra], key=lambda m: m.start)

@@ -1,0 +1,86 @@
+"""The rule data of the report extractor, read from `extractors/reports/data/*.tsv`.
+
+- context_rules.tsv: ConText-style triggers (literal, category, direction);
+- abbreviations.tsv: radiology abbreviations (short form, expansion as an ontology surface form);
+- phrases.tsv: extra finding patterns (pattern, expansion), where `(a|b)` is a choice and `[a|b]` an
+  optional choice, so "heart (is|appears) [mildly|markedly] enlarged" is six phrases.
+
+Expansions are resolved through the ontology (`onto.lookup`) by the matcher, never hard-coded codes,
+so the ontology stays the one place that names things.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+CATEGORIES = ("NEGATED", "RESOLVED", "UNCERTAIN", "PROBABLE", "HISTORICAL", "PSEUDO", "TERMINATE")
+DIRECTIONS = ("forward", "backward", "bidirectional", "clause", "none")
+_GROUP = re.compile(r"(\(([^()\[\]]*)\)|\[([^()\[\]]*)\])")
+
+
+@dataclass(frozen=True)
+class ContextRule:
+    """One trigger: its literal text, what it asserts, and which way its scope reaches."""
+
+    literal: str
+    category: str
+    direction: str
+
+
+def read_tsv(name: str, columns: int) -> list[tuple[str, ...]]:
+    """Rows of a data TSV (comments and blank lines skipped); raises ValueError on a bad row."""
+    rows: list[tuple[str, ...]] = []
+    for n, line in enumerate((DATA_DIR / name).read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        parts = tuple(p.strip() for p in line.split("\t"))
+        if len(parts) != columns or not all(parts):
+            raise ValueError(f"{name}:{n}: expected {columns} tab-separated fields")
+        rows.append(parts)
+    return rows
+
+
+@cache
+def context_rules() -> tuple[ContextRule, ...]:
+    rules = []
+    for literal, category, direction in read_tsv("context_rules.tsv", 3):
+        if category not in CATEGORIES or direction not in DIRECTIONS:
+            raise ValueError(f"context rule {literal!r}: bad category/direction {category}/{direction}")
+        rules.append(ContextRule(literal.lower(), category, direction))
+    return tuple(rules)
+
+
+@cache
+def abbreviations() -> dict[str, str]:
+    """Short form (as written, case kept) → expansion."""
+    return {short: long for short, long in read_tsv("abbreviations.tsv", 2)}
+
+
+@cache
+def extra_phrases() -> tuple[tuple[str, str], ...]:
+    """(phrase, expansion) for every phrase the patterns of phrases.tsv expand to, sorted."""
+    out: set[tuple[str, str]] = set()
+    for pattern, expansion in read_tsv("phrases.tsv", 2):
+        out.update((p, expansion) for p in expand_pattern(pattern))
+    return tuple(sorted(out))
+
+
+def expand_pattern(pattern: str) -> list[str]:
+    """All phrases a pattern denotes: `(a|b)` picks one, `[a|b]` picks one or nothing."""
+    pieces: list[list[str]] = []
+    pos = 0
+    for m in _GROUP.finditer(pattern):
+        pieces.append([pattern[pos : m.start()]])
+        if m.group(2) is not None:
+            pieces.append(m.group(2).split("|"))
+        else:
+            pieces.append(["", *m.group(3).split("|")])
+        pos = m.end()
+    pieces.append([pattern[pos:]])
+    phrases = {" ".join("".join(choice).split()) for choice in itertools.product(*pieces)}
+    return sorted(p for p in phrases if p)

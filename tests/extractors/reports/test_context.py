@@ -1,0 +1,73 @@
+"""Certainty phenomena: each rule family with positive and negative cases."""
+
+from __future__ import annotations
+
+import pytest
+
+from extractors.reports.extractor import ReportFindingExtractor
+from tests.extractors.reports.conftest import only
+
+CASES = [
+    # (sentence, code, certainty)
+    ("There is a small pleural effusion.", "pleural_effusion", "present"),
+    ("No pleural effusion.", "pleural_effusion", "absent"),
+    ("No evidence of pneumothorax.", "pneumothorax", "absent"),
+    ("Lungs are clear without consolidation.", "consolidation", "absent"),
+    ("The lungs are free of consolidation.", "consolidation", "absent"),
+    ("Negative for pneumothorax.", "pneumothorax", "absent"),
+    ("Pneumothorax is not seen.", "pneumothorax", "absent"),
+    ("The effusion has resolved.", "pleural_effusion", "absent"),
+    ("Resolved left effusion.", "pleural_effusion", "absent"),
+    ("The consolidation has cleared.", "consolidation", "absent"),
+    ("Interval resolution of the pneumothorax.", "pneumothorax", "absent"),
+    ("Opacity may represent pneumonia.", "pneumonia", "uncertain"),
+    ("Pneumonia cannot be excluded.", "pneumonia", "uncertain"),
+    ("Cannot exclude pneumothorax.", "pneumothorax", "uncertain"),
+    ("Findings suggestive of pneumonia.", "pneumonia", "uncertain"),
+    ("Atelectasis versus pneumonia.", "pneumonia", "uncertain"),
+    ("Question of a small pneumothorax.", "pneumothorax", "uncertain"),
+    ("Borderline cardiomegaly.", "cardiomegaly", "uncertain"),
+    ("Likely atelectasis.", "atelectasis", "uncertain"),
+    ("No change in the small left pleural effusion.", "pleural_effusion", "present"),
+    ("No interval change in cardiomegaly.", "cardiomegaly", "present"),
+    ("No new consolidation.", "consolidation", "absent"),
+    ("Pneumothorax is unlikely.", "pneumothorax", "absent"),
+]
+
+
+@pytest.mark.parametrize(("text", "code", "certainty"), CASES)
+def test_certainty(extractor: ReportFindingExtractor, text: str, code: str, certainty: str) -> None:
+    assert only(extractor.extract(text), code).certainty == certainty
+
+
+def test_probable_hedges_are_flagged(extractor: ReportFindingExtractor) -> None:
+    m = only(extractor.extract("Left basilar opacity, likely atelectasis."), "atelectasis")
+    assert m.certainty == "uncertain" and "probable" in m.flags
+    assert "probable" not in only(extractor.extract("Possible pneumonia."), "pneumonia").flags
+
+
+@pytest.mark.parametrize("joiner", ["but there is", "however, there is", "although there is", ";"])
+def test_scope_ends_at_conjunctions(extractor: ReportFindingExtractor, joiner: str) -> None:
+    ms = extractor.extract(f"No pneumothorax {joiner} a small pleural effusion.")
+    assert only(ms, "pneumothorax").certainty == "absent"
+    assert only(ms, "pleural_effusion").certainty == "present"
+
+
+def test_negation_runs_over_a_list_but_not_a_new_assertion(extractor: ReportFindingExtractor) -> None:
+    ms = extractor.extract("No focal consolidation, pleural effusion, or pneumothorax.")
+    assert {m.certainty for m in ms} == {"absent"}
+    ms = extractor.extract("No pleural effusion, mild bibasilar atelectasis.")
+    assert only(ms, "atelectasis").certainty == "present"
+
+
+def test_historical_and_clinical_sections(extractor: ReportFindingExtractor) -> None:
+    m = only(extractor.extract("FINDINGS: History of emphysema."), "emphysema")
+    assert "historical" in m.flags
+    ms = extractor.extract("INDICATION: Pneumonia.\nFINDINGS: Lungs are clear.")
+    m = only(ms, "pneumonia")
+    assert m.section == "indication" and m.certainty == "uncertain" and "clinical_history" in m.flags
+
+
+def test_sentences_bound_scope(extractor: ReportFindingExtractor) -> None:
+    ms = extractor.extract("No pneumothorax.\nSmall pleural effusion")
+    assert only(ms, "pleural_effusion").certainty == "present"

@@ -1,0 +1,56 @@
+"""Report-level labels through the ontology hierarchy; ChestX-ray14 and CheXpert conventions."""
+
+from __future__ import annotations
+
+import pytest
+
+from extractors.reports.extractor import ReportFindingExtractor
+from extractors.reports.labels import derive_labels, label_columns
+from schemas.errors import ConfigError
+
+
+def labels(ex: ReportFindingExtractor, text: str, label_set: str = "chestxray14", **kw: str) -> dict:
+    return derive_labels(ex.extract(text), ex.onto, label_set, **kw)
+
+
+def test_columns_named_as_the_dataset_names_them(extractor: ReportFindingExtractor) -> None:
+    cols = label_columns(extractor.onto, "chestxray14")
+    assert cols[:3] == ["Atelectasis", "Cardiomegaly", "Effusion"] and cols[-2:] == ["Hernia", "normal"]
+    assert "Pleural_Thickening" in cols and len(cols) == 15
+    assert label_columns(extractor.onto, "chexpert")[0] == "No Finding"
+
+
+def test_child_implies_ancestor(extractor: ReportFindingExtractor) -> None:
+    v = labels(extractor, "FINDINGS: Small loculated left pleural effusion.")
+    assert v["Effusion"] == 1 and v["normal"] == 0
+    c = labels(extractor, "FINDINGS: Right lower lobe consolidation.", "chexpert")
+    assert c["Consolidation"] == 1 and c["Lung Opacity"] == 1 and c["No Finding"] is None
+
+
+def test_normal_when_nothing_positive(extractor: ReportFindingExtractor) -> None:
+    v = labels(extractor, "FINDINGS: No effusion. Possible pneumonia.\nIMPRESSION: No acute process.")
+    assert v["normal"] == 1 and v["Pneumonia"] == 0
+
+
+def test_uncertain_policies(extractor: ReportFindingExtractor) -> None:
+    text = "FINDINGS: Opacity, likely pneumonia. Pneumothorax cannot be excluded."
+    assert labels(extractor, text)["Pneumonia"] == 1
+    assert labels(extractor, text)["Pneumothorax"] == 0
+    assert labels(extractor, text, uncertain="positive")["Pneumothorax"] == 1
+    assert labels(extractor, text, uncertain="negative")["Pneumonia"] == 0
+    with pytest.raises(ConfigError):
+        labels(extractor, text, uncertain="maybe")
+
+
+def test_chexpert_convention(extractor: ReportFindingExtractor) -> None:
+    c = labels(extractor, "FINDINGS: No pneumothorax. Possible pneumonia. Chest tube in place.", "chexpert")
+    assert c["Pneumothorax"] == 0 and c["Pneumonia"] == -1 and c["Edema"] is None
+    assert c["Support Devices"] == 1
+    assert labels(extractor, "FINDINGS: Lungs clear. No effusion.", "chexpert")["No Finding"] == 1
+
+
+def test_indication_and_history_never_positive(extractor: ReportFindingExtractor) -> None:
+    v = labels(extractor, "INDICATION: Pneumonia.\nHISTORY: Pneumothorax.\nFINDINGS: Clear lungs.")
+    assert v["Pneumonia"] == 0 and v["Pneumothorax"] == 0 and v["normal"] == 1
+    v = labels(extractor, "FINDINGS: History of emphysema. Lungs clear.")
+    assert v["Emphysema"] == 0
