@@ -24,9 +24,9 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipelines.config import load_config  # noqa: E402
-from pipelines.run import run_pipeline  # noqa: E402
-from pipelines.samples.rsna_pneumonia import CASES, write_rsna_sample  # noqa: E402
+from pipelines.config import load_config
+from pipelines.run import run_pipeline
+from pipelines.samples.rsna_pneumonia import CASES, write_rsna_sample
 
 
 def make_dataset(root: Path, n: int, size: int) -> list[Path]:

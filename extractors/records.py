@@ -124,7 +124,7 @@ def gt_regions(
                 check_box(x, y, w, h, height, width)
                 x0, y0 = max(0.0, x), max(0.0, y)
                 x1, y1 = min(float(width), x + w), min(float(height), y + h)
-                rec.update(box_x=x0, box_y=y0, box_w=x1 - x0, box_h=y1 - y0, area=int(round((x1 - x0) * (y1 - y0))))
+                rec.update(box_x=x0, box_y=y0, box_w=x1 - x0, box_h=y1 - y0, area=round((x1 - x0) * (y1 - y0)))
             else:
                 raise BadInput("malformed_row", "annotation has neither box nor mask")
         except BadInput as err:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from extractors.deid import salted_hash
+
 from pipelines.config import PipelineConfig
 from pipelines.sources.base import SourceItem, SourceLoss
 

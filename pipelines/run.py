@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 from pipelines.config import PipelineConfig
 from pipelines.plan import Plan, build_plan
+from pipelines.runs import new_run_id, record_run
 from pipelines.stage import RunContext
 from pipelines.versions import versions
 from pipelines.writers.manifest import write_manifest, write_source_losses
@@ -27,6 +29,8 @@ class RunResult:
     shards_written: list[str]
     manifest: dict[str, Any] | None
     complete: bool
+    run_id: str = ""
+    inputs: dict[str, dict[str, int]] | None = None
 
 
 def corpus_dir(out: Path, cfg: PipelineConfig) -> Path:
@@ -59,13 +63,37 @@ def run_pipeline(
 ) -> RunResult:
     salt = cfg.resolve_salt()
     out_dir = corpus_dir(out, cfg)
+    run_id = new_run_id()
+    record_run(out_dir.parent, run_id, status="running", version=cfg.version, config=cfg.fingerprint(),
+               versions=versions(), started=_now())
+    try:
+        result = execute(cfg, out_dir, salt, address=address, max_shards=max_shards, log=log)
+    except BaseException as err:
+        record_run(out_dir.parent, run_id, status="failed", error=type(err).__name__, ended=_now())
+        raise
+    result.run_id = run_id
+    record_run(out_dir.parent, run_id, status="complete" if result.complete else "incomplete",
+               inputs=result.inputs, shards_total=result.shards_total, shards_skipped=result.shards_skipped,
+               shards_written=result.shards_written, ended=_now())
+    return result
+
+
+def execute(
+    cfg: PipelineConfig,
+    out_dir: Path,
+    salt: str,
+    *,
+    address: str | None,
+    max_shards: int | None,
+    log: Callable[[str], None],
+) -> RunResult:
     plan = build_plan(cfg, salt)
     log(f"planned {plan.n_samples} images in {len(plan.shards)} shards from {len(cfg.sources)} source(s)")
     check_resumable(out_dir, cfg, plan)
-    done = completed_shards(out_dir)
+    done = completed_shards(out_dir) & set(plan.shards)
     pending = [s for s in plan.shards if s not in done]
     if done:
-        log(f"resuming: {len(done & set(plan.shards))} shard(s) already complete, {len(pending)} to do")
+        log(f"resuming: {len(done)} shard(s) already complete, {len(pending)} to do")
     if max_shards is not None:
         pending = pending[:max_shards]
     written: list[str] = []
@@ -85,7 +113,11 @@ def run_pipeline(
             written.extend(s["shard"] for s in stats)
     complete = completed_shards(out_dir) >= set(plan.shards)
     manifest = finalize(out_dir, cfg, plan) if complete else None
-    return RunResult(out_dir, len(plan.shards), len(done & set(plan.shards)), written, manifest, complete)
+    return RunResult(out_dir, len(plan.shards), len(done), written, manifest, complete, inputs=plan.inputs)
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 def finalize(out_dir: Path, cfg: PipelineConfig, plan: Plan) -> dict[str, Any]:

@@ -79,7 +79,7 @@ class Stage(ABC):
     def output_schema(cls) -> pa.Schema:
         return pa.schema([SAMPLE_SCHEMA.field(c) for c in cls.produces])
 
-    def setup(self) -> None:
+    def setup(self) -> None:  # noqa: B027 - optional hook, empty by default
         """Load models or build matchers; called once per worker before the first batch."""
 
     def process_sample(self, sample: Sample) -> Sample:

@@ -22,7 +22,8 @@ def shared_datasets() -> Path:
 @pytest.fixture(scope="session")
 def ray_session() -> Iterator[None]:
     """One local Ray for the whole session, with fractional-CPU stages on 2 cores."""
-    ray = pytest.importorskip("ray")
+    pytest.importorskip("ray")
+    import ray
     import ray.data
 
     ray.init(num_cpus=2, object_store_memory=400 * 1024 * 1024, include_dashboard=False,

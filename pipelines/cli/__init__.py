@@ -23,7 +23,7 @@ app = typer.Typer(
 )
 
 for _name in AREA_MODULES:
-    importlib.import_module(_name).register(app)
+    importlib.import_module(_name).register(app)  # every area module is part of the package
 
 
 def main() -> None:

@@ -67,13 +67,17 @@ def run(
     if not result.complete:
         console.print("[yellow]run incomplete[/]: re-run the same command to resume")
         return
-    console.print(f"corpus: {result.out_dir}")
+    console.print(f"corpus: {result.out_dir} (run {result.run_id})")
     if qc:
         from pipelines.finish import finish_corpus
 
-        ok = finish_corpus(result.out_dir, log=console.print)
-        if not ok:
+        if not finish_corpus(result.out_dir, log=console.print):
+            console.print("[red]not published[/]: QC failed; LATEST still points at the previous version")
             raise typer.Exit(1)
+    from pipelines.runs import publish
+
+    publish(result.out_dir.parent, cfg.version)
+    console.print(f"published: {result.out_dir.parent / 'LATEST'} -> {cfg.version}")
 
 
 def list_stages() -> None:
@@ -117,10 +121,42 @@ def demo(
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+def runs_list(corpus_root: Annotated[Path, typer.Argument(help="OUT/<corpus>")]) -> None:
+    """List the runs recorded for a corpus."""
+    from pipelines.runs import latest, list_runs
+
+    table = Table("run", "version", "status", "started", "ended", "shards written", "skipped")
+    for r in list_runs(corpus_root):
+        table.add_row(r["run_id"], r.get("version", ""), r.get("status", ""), r.get("started", ""),
+                      r.get("ended", ""), str(len(r.get("shards_written", []))), str(r.get("shards_skipped", "")))
+    console.print(table)
+    console.print(f"LATEST: {latest(corpus_root)}")
+
+
+def runs_show(
+    corpus_root: Annotated[Path, typer.Argument(help="OUT/<corpus>")],
+    run_id: Annotated[str, typer.Argument(help="run id")],
+) -> None:
+    """Show one run record as JSON."""
+    import json
+
+    from pipelines.runs import list_runs
+
+    for r in list_runs(corpus_root):
+        if r["run_id"] == run_id:
+            console.print_json(json.dumps(r))
+            return
+    fail(ConfigError("RUN_ID", f"no run {run_id!r} in {corpus_root}"))
+
+
 def register(app: typer.Typer) -> None:
     app.command()(run)
     app.command()(validate)
     app.command("list-stages")(list_stages)
     app.command("list-sources")(list_sources)
     app.command()(demo)
+    runs = typer.Typer(help="The run registry of a corpus.", no_args_is_help=True)
+    runs.command("list")(runs_list)
+    runs.command("show")(runs_show)
+    app.add_typer(runs, name="runs")
 

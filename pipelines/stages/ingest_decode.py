@@ -8,10 +8,12 @@ from typing import Any, Literal
 
 from extractors.imaging.encode import encode_png, phash, sha256_hex
 from extractors.imaging.intensity import to_uint8
+
 from extractors.records import gt_regions, image_record, report_records
 from pipelines.registry import register_stage
 from pipelines.stage import Resources, Sample, Stage, StageParams, item_of
 from schemas.errors import BadInput
+
 
 class DecodeParams(StageParams):
     ct_window: Literal["soft_tissue", "lung", "bone", "brain", "abdomen", "liver", "mediastinum"] = "soft_tissue"
@@ -42,8 +44,9 @@ class IngestDecodeStage(Stage):
         if pixels.ndim == 3 and pixels.shape[-1] not in (3, 4):
             pixels = pixels[int((item.get("meta") or {}).get("frame", 0))]
         window = decoded.window
-        preset = self.params.ct_window if (decoded.modality or item.get("modality")) == "CT" and not window else None
-        u8, intensity = to_uint8(pixels, modality=decoded.modality or item.get("modality"), window=window, preset=preset)
+        modality = decoded.modality or item.get("modality")
+        preset = self.params.ct_window if modality == "CT" and not window else None
+        u8, intensity = to_uint8(pixels, modality=modality, window=window, preset=preset)
         if u8.ndim == 3 and u8.shape[-1] == 4:
             u8 = u8[..., :3]
         png = encode_png(u8)

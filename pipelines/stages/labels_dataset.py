@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from extractors.records import short_hash
 from pipelines.registry import register_stage
 from pipelines.stage import Resources, Sample, Stage, item_of
-from extractors.records import short_hash
 from schemas.tables import FINDING_SCHEMA, empty_row
 
 
