@@ -1,0 +1,49 @@
+"""The run registry and the `latest` pointer of a corpus.
+
+    OUT/<corpus>/_runs/<run_id>.json   one record per run: id, config hash, versions, inputs seen,
+                                       shards written/skipped, start/end, status
+    OUT/<corpus>/LATEST                the published version; replaced atomically, and only after a
+                                       complete run whose QC gates passed
+
+Run records carry times (they describe an event); corpus files never do (they must be reproducible).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from pipelines.writers.shard import atomic_write_bytes
+
+RUNS_DIR = "_runs"
+LATEST = "LATEST"
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + uuid.uuid4().hex[:6]
+
+
+def record_run(corpus_root: Path, run_id: str, **fields: Any) -> dict[str, Any]:
+    """Create or update a run record (fields are merged into what is there)."""
+    path = corpus_root / RUNS_DIR / f"{run_id}.json"
+    record = json.loads(path.read_text()) if path.is_file() else {"run_id": run_id, "pid": os.getpid()}
+    record.update(fields)
+    atomic_write_bytes(path, json.dumps(record, indent=1, sort_keys=True, default=str).encode())
+    return record
+
+
+def list_runs(corpus_root: Path) -> list[dict[str, Any]]:
+    return [json.loads(p.read_text()) for p in sorted((corpus_root / RUNS_DIR).glob("*.json"))]
+
+
+def publish(corpus_root: Path, version: str) -> None:
+    atomic_write_bytes(corpus_root / LATEST, f"{version}\n".encode())
+
+
+def latest(corpus_root: Path) -> str | None:
+    path = corpus_root / LATEST
+    return path.read_text().strip() if path.is_file() else None
