@@ -104,6 +104,7 @@ def gt_regions(
             origin="dataset_gt",
             annotator=ann.get("annotator"),
             model=f"dataset:{item['source']}",
+            input_ref=ref,
         )
         try:
             if ann.get("mask") is not None:

@@ -23,8 +23,9 @@ from pipelines.sources.base import Source, SourceParams
 from pipelines.stage import Resources, Stage, StageParams
 from schemas.errors import ConfigError
 
-# SAMPLE columns a source provides before any stage runs.
-SOURCE_COLUMNS = ("sample_key", "shard", "status", "item", "quarantine")
+# SAMPLE columns a source provides before any stage runs (the record lists start empty, so a stage may
+# read them anywhere; `image` and `image_png` exist only after a stage decoded the pixels).
+SOURCE_COLUMNS = ("sample_key", "shard", "status", "item", "quarantine", "reports", "findings", "regions", "groundings")
 SPLIT_NAMES = ("train", "val", "test")
 
 

@@ -18,7 +18,9 @@ LATERALITIES = ("left", "right", "bilateral", "none")
 REGION_ORIGINS = ("dataset_gt", "classical", "sam_box", "sam_points", "sam_auto", "annotator")
 EXTRACTORS = ("dataset", "rules", "llm")
 GROUNDING_METHODS = ("dataset", "code_match", "anatomy", "overlap", "template", "llm", "annotator")
-QUARANTINE_UNITS = ("image", "annotation", "report", "finding", "region")
+# image/annotation/label/report are inputs (counted by the accounting); finding/region are records a
+# stage derived and then lost (counted per stage).
+QUARANTINE_UNITS = ("image", "annotation", "label", "report", "finding", "region")
 ERROR_KINDS = (
     "missing_file",  # a file referenced by the source index does not exist
     "unreadable",  # the file exists but cannot be decoded (truncated, corrupt, unsupported)
@@ -101,6 +103,7 @@ FINDING_FIELDS: list[pa.Field] = [
     pa.field("change", pa.string()),
     pa.field("extractor", pa.string()),
     pa.field("annotator", pa.string()),  # e.g. VinDr rad_id
+    pa.field("input_ref", pa.string()),  # the source row it came from (dataset labels), for the audit trail
     pa.field("confidence", pa.float32()),
     pa.field("flags", _strs()),
 ]
@@ -131,6 +134,7 @@ REGION_FIELDS: list[pa.Field] = [
     pa.field("model_sha256", pa.string()),
     pa.field("annotator", pa.string()),
     pa.field("supersedes", pa.string()),  # region_id an annotator correction replaces
+    pa.field("input_ref", pa.string()),  # the source row it came from (dataset annotations)
     pa.field("qc_flags", _strs()),
 ]
 REGION_SCHEMA = pa.schema(REGION_FIELDS, metadata={"table": "regions", "schema_version": SCHEMA_VERSION})

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 from pipelines.config import PipelineConfig, load_config
 from pipelines.registry import sources, stages
@@ -82,7 +82,8 @@ def run(
 
 def list_stages() -> None:
     """List registered stages."""
-    table = Table("name", "kind", "consumes", "produces", "description")
+    table = Table("kind", "consumes", "produces", "description")
+    table.columns.insert(0, Column("name", no_wrap=True, min_width=22))
     for name, cls in stages().items():
         table.add_row(name, "actor" if cls.stateful else "task", ",".join(cls.consumes),
                       ",".join(cls.produces), cls.description)
@@ -91,7 +92,8 @@ def list_stages() -> None:
 
 def list_sources() -> None:
     """List registered sources."""
-    table = Table("name", "dataset", "modalities", "licence")
+    table = Table("dataset", "modalities", "licence")
+    table.columns.insert(0, Column("name", no_wrap=True, min_width=26))
     for name, cls in sources().items():
         table.add_row(name, cls.title, ",".join(cls.modalities), cls.license)
     console.print(table)

@@ -87,7 +87,7 @@ def write_rsna_sample(
                 "InstitutionName": PHI_VALUES["InstitutionName"],
                 "ReferringPhysicianName": PHI_VALUES["ReferringPhysicianName"],
                 "PatientSex": "F" if i % 2 else "M",
-                "PatientAge": f"{30 + i:03d}",
+                "PatientAge": f"{30 + i:03d}Y",
             },
         )
         out.patient_ids.append(pid)

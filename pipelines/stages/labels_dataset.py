@@ -33,6 +33,7 @@ class DatasetLabelsStage(Stage):
                 laterality="none",
                 extractor="dataset",
                 annotator=lab.get("annotator"),
+                input_ref=lab["ref"],
                 confidence=1.0,
             )
             findings.append(rec)

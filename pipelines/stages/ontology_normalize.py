@@ -78,7 +78,7 @@ class OntologyNormalizeStage(Stage):
                 text = code or rec.get("label") or rec.get("phrase") or ""
                 match = self.onto.map_label(text, source=source)
                 if match is None:
-                    if self.lose(sample, rec, unit, source, text):
+                    if self.lose(sample, rec, input_unit(rec, unit), source, text):
                         continue
                     rec["code"], rec["code_path"] = None, []
                     add_flags(rec, unit, [UNKNOWN_FLAG])
@@ -110,7 +110,7 @@ class OntologyNormalizeStage(Stage):
             found = flags.get((unit, i), [])
             if found and self.params.violations == "quarantine":
                 message = "; ".join(f.text for f in found)
-                self.quarantine(sample, unit, record_ref(rec, unit), "rule_violation", message)
+                self.quarantine(sample, input_unit(rec, unit), record_ref(rec, unit), "rule_violation", message)
                 continue
             add_flags(rec, unit, [f.text for f in found])
             out.append(rec)
@@ -125,4 +125,14 @@ def add_flags(rec: dict[str, Any], unit: str, texts: list[str]) -> None:
 
 
 def record_ref(rec: dict[str, Any], unit: str) -> str:
-    return str(rec.get("finding_id") if unit == "finding" else rec.get("region_id"))
+    """The source row a dataset record came from, else the record's own id."""
+    if rec.get("input_ref"):
+        return str(rec["input_ref"])
+    return str(rec.get("finding_id") or rec.get("region_id"))
+
+
+def input_unit(rec: dict[str, Any], unit: str) -> str:
+    """The accounting unit of a lost record: dataset labels/annotations are inputs; the rest derived."""
+    if unit == "finding":
+        return "label" if rec.get("extractor") == "dataset" else "finding"
+    return "annotation" if rec.get("origin") == "dataset_gt" else "region"

@@ -134,10 +134,11 @@ def write_shard(out_dir: Path, shard: str, samples: list[dict[str, Any]]) -> dic
         data = parquet_bytes(rows, TABLE_SCHEMAS[name])
         atomic_write_bytes(out_dir / rel, data)
         files[rel] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data), "rows": len(rows)}
-    rel = f"shards/{shard}.tar"
-    data = tar_bytes(ok)
-    atomic_write_bytes(out_dir / rel, data)
-    files[rel] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data), "rows": len(ok)}
+    if ok:  # a shard whose every image was quarantined has tables (the accounting) but no tar
+        rel = f"shards/{shard}.tar"
+        data = tar_bytes(ok)
+        atomic_write_bytes(out_dir / rel, data)
+        files[rel] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data), "rows": len(ok)}
     stats = {
         "shard": shard,
         "samples": len(samples),

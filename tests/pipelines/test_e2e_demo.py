@@ -79,7 +79,7 @@ def test_shards_open_with_webdataset(runs: dict[str, Any]) -> None:
     a: RunResult = runs["A"]
     n = 0
     for tar in sorted((a.out_dir / "shards").glob("*.tar")):
-        for sample in wds.WebDataset(str(tar), shardshuffle=False).decode():
+        for sample in wds.WebDataset(str(tar), shardshuffle=False).decode("l8"):
             doc = sample["json"]
             assert sample["png"].shape[:2] == (doc["image"]["height"], doc["image"]["width"])
             n += 1

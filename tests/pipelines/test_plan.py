@@ -18,7 +18,7 @@ def test_split_is_deterministic_and_follows_fractions() -> None:
 def test_shards_are_sorted_zero_padded_and_per_split() -> None:
     rows = [{"sample_key": f"k{i:02d}", "split": "train" if i % 3 else "test"} for i in range(10)]
     shards = cut_shards(rows, 3)
-    assert list(shards) == ["test-000000", "test-000001", "train-000000", "train-000001", "train-000002"]
+    assert list(shards) == ["test-000000", "test-000001", "train-000000", "train-000001"]
     assert [r["sample_key"] for r in shards["test-000000"]] == ["k00", "k03", "k06"]
 
 
