@@ -1,0 +1,1 @@
+"""Image decoding (DICOM, PNG/JPEG), intensity windowing to 8 bits, deterministic PNG encoding."""

@@ -1,0 +1,76 @@
+"""Map decoded pixel values to 8 bits, and say how (the IMAGE `intensity` column).
+
+In order of precedence:
+- an explicit window (center, width) — the file's own VOI window — with DICOM's linear VOI function
+  (PS3.3 C.11.2.1.2.1): `window:40/400`;
+- a named CT preset (Hounsfield units, Radiopaedia's usual values): `preset:lung:-600/1500`;
+- MR: the 0.5–99.5 percentiles of the non-zero voxels stretched to 0–255: `percentile:0.5-99.5`;
+- 8-bit input is kept as it is: `identity`;
+- anything else: its minimum–maximum stretched to 0–255: `minmax`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from schemas.errors import ConfigError
+
+# (center, width) in HU
+CT_PRESETS: dict[str, tuple[float, float]] = {
+    "soft_tissue": (40.0, 400.0),
+    "lung": (-600.0, 1500.0),
+    "bone": (400.0, 1800.0),
+    "brain": (40.0, 80.0),
+    "abdomen": (50.0, 400.0),
+    "liver": (30.0, 150.0),
+    "mediastinum": (50.0, 350.0),
+}
+MR_PERCENTILES = (0.5, 99.5)
+
+
+def to_uint8(
+    pixels: np.ndarray,
+    *,
+    modality: str | None,
+    window: tuple[float, float] | None = None,
+    preset: str | None = None,
+) -> tuple[np.ndarray, str]:
+    """Pixels (any shape, any numeric dtype) → (uint8 array of the same shape, description)."""
+    arr = np.asarray(pixels)
+    if window is not None:
+        center, width = float(window[0]), float(window[1])
+        return apply_window(arr, center, width), f"window:{center:g}/{width:g}"
+    if preset is not None:
+        if preset not in CT_PRESETS:
+            raise ConfigError("ct_window", f"unknown CT window preset {preset!r}", sorted(CT_PRESETS))
+        center, width = CT_PRESETS[preset]
+        return apply_window(arr, center, width), f"preset:{preset}:{center:g}/{width:g}"
+    if (modality or "").upper() == "MR":
+        lo_q, hi_q = MR_PERCENTILES
+        nonzero = arr[arr != 0]
+        if nonzero.size == 0:
+            return np.zeros(arr.shape, np.uint8), f"percentile:{lo_q:g}-{hi_q:g}"
+        lo, hi = np.percentile(nonzero.astype(np.float64), [lo_q, hi_q])
+        return _stretch(arr, float(lo), float(hi)), f"percentile:{lo_q:g}-{hi_q:g}"
+    if arr.dtype == np.uint8:
+        return arr.copy(), "identity"
+    if arr.size == 0:
+        return np.zeros(arr.shape, np.uint8), "minmax"
+    return _stretch(arr, float(arr.min()), float(arr.max())), "minmax"
+
+
+def apply_window(pixels: np.ndarray, center: float, width: float) -> np.ndarray:
+    """DICOM linear VOI function to 0–255: x ≤ c−½−(w−1)/2 → 0, x > c−½+(w−1)/2 → 255, linear between."""
+    if width < 1:
+        raise ValueError("a window width must be at least 1")
+    x = np.asarray(pixels, dtype=np.float64)
+    y = ((x - (center - 0.5)) / (width - 1) + 0.5) * 255.0 if width > 1 else np.where(x > center - 0.5, 255.0, 0.0)
+    return np.clip(np.floor(y + 0.5), 0, 255).astype(np.uint8)
+
+
+def _stretch(pixels: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    x = np.asarray(pixels, dtype=np.float64)
+    if hi <= lo:
+        return np.zeros(x.shape, np.uint8)
+    y = (x - lo) / (hi - lo) * 255.0
+    return np.clip(np.floor(y + 0.5), 0, 255).astype(np.uint8)

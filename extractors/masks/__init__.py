@@ -1,0 +1,1 @@
+"""Mask generators and mask geometry: COCO RLE (`rle`), CPU weak masks (`classical`), SAM (`sam`)."""

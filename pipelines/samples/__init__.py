@@ -1,0 +1,1 @@
+"""Writers of tiny sample copies of public datasets in their real layouts (generated pixels, fake PHI)."""
