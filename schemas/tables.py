@@ -66,6 +66,7 @@ IMAGE_FIELDS: list[pa.Field] = [
     pa.field("sha256", pa.string()),  # of the written PNG bytes
     pa.field("phash", pa.string()),  # perceptual hash (near-duplicate detection)
     pa.field("dup_group", pa.string()),
+    pa.field("qc_flags", _strs()),  # e.g. secondary_capture
 ]
 IMAGE_SCHEMA = pa.schema(IMAGE_FIELDS, metadata={"table": "images", "schema_version": SCHEMA_VERSION})
 

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipelines.samples.dicom import truncate_file, write_dicom
-
 from pipelines.samples.phantom import add_lesion, chest_phantom, to_uint8
 
 LABELS_HEADER = ["patientId", "x", "y", "width", "height", "Target"]

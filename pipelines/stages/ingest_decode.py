@@ -8,7 +8,6 @@ from typing import Any, Literal
 
 from extractors.imaging.encode import encode_png, phash, sha256_hex
 from extractors.imaging.intensity import to_uint8
-
 from extractors.records import gt_regions, image_record, report_records
 from pipelines.registry import register_stage
 from pipelines.stage import Resources, Sample, Stage, StageParams, item_of
@@ -17,7 +16,10 @@ from schemas.errors import BadInput
 
 class DecodeParams(StageParams):
     ct_window: Literal["soft_tissue", "lung", "bone", "brain", "abdomen", "liver", "mediastinum"] = "soft_tissue"
-    quarantine_burned_in: bool = True  # BurnedInAnnotation=YES or secondary capture → review first
+    quarantine_burned_in: bool = True  # BurnedInAnnotation=YES → quarantined for review (text in pixels)
+    # Secondary Capture: many public releases (RSNA, SIIM) were re-encoded as SC when anonymised, so
+    # by default it is only flagged on the IMAGE row; set True for sources where SC means screenshots.
+    quarantine_secondary_capture: bool = False
 
 
 @register_stage
@@ -38,8 +40,10 @@ class IngestDecodeStage(Stage):
             raise BadInput("missing_file", "the image file named by the index does not exist")
         raw = path.read_bytes()
         decoded, slice_spacing = self.read(item, path)
-        if self.params.quarantine_burned_in and (decoded.burned_in or decoded.secondary_capture):
-            raise BadInput("phi_risk", "burned-in annotation or secondary capture: needs review before use")
+        if self.params.quarantine_burned_in and decoded.burned_in:
+            raise BadInput("phi_risk", "BurnedInAnnotation is YES: needs review before use")
+        if self.params.quarantine_secondary_capture and decoded.secondary_capture:
+            raise BadInput("phi_risk", "secondary capture: needs review before use")
         pixels = decoded.pixels
         if pixels.ndim == 3 and pixels.shape[-1] not in (3, 4):
             pixels = pixels[int((item.get("meta") or {}).get("frame", 0))]
@@ -72,6 +76,7 @@ class IngestDecodeStage(Stage):
             body_part=decoded.body_part,
         )
         sample["image"]["split"] = sample["shard"].split("-")[0]
+        sample["image"]["qc_flags"] = ["secondary_capture"] if decoded.secondary_capture else []
         sample["image_png"] = png
         regions, losses = gt_regions(item, image_id, height, width, decode_mask=_mask_decoder())
         sample["regions"] = regions

@@ -10,9 +10,9 @@ from typing import Literal
 
 import cv2
 import numpy as np
+
 from extractors.masks.classical import ClassicalBoxMasker
 from extractors.masks.rle import encode_mask, mask_area, mask_box_xywh
-
 from extractors.records import short_hash
 from pipelines.registry import register_stage
 from pipelines.stage import Resources, Sample, Stage, StageParams

@@ -54,3 +54,27 @@ def test_same_input_same_ids_and_png_bytes(tmp_path: Path) -> None:
     assert [r["image_png"] for r in a] == [r["image_png"] for r in b]
     c = run_stages(rows_of(src), [IngestDecodeStage], salt="other")
     assert a[0]["image"]["patient_id"] != c[0]["image"]["patient_id"]
+
+
+def test_real_siim_dicoms_decode_and_monochrome1_is_inverted(shared_datasets: Path, tmp_path: Path) -> None:
+    """The real SIIM CR (JPEG baseline, Secondary Capture) decodes; its MONOCHROME1 twin comes out inverted."""
+    import json
+    import shutil
+
+    from pipelines.plan import sample_row
+    from pipelines.sources.base import SourceItem
+
+    rows = []
+    for name in ("siim_1.2.276.0.7230010.3.1.4.8323329.6904.1517875201.850819.dcm", "siim_fake_MONOCHROME1.dcm"):
+        shutil.copy(shared_datasets / "images" / name, tmp_path / name)
+        item = SourceItem(source="sources.x", key=name, input_ref=name, path=name, format="dicom", root=str(tmp_path))
+        row = sample_row(item, "train")
+        row.pop("split")
+        row["shard"] = "train-000000"
+        rows.append(row)
+    out = run_stages(rows, [IngestDecodeStage])
+    assert [r["status"] for r in out] == ["ok", "ok"], [r["quarantine"] for r in out]
+    assert out[0]["image"]["qc_flags"] == ["secondary_capture"]
+    a, b = (cv2.imdecode(np.frombuffer(r["image_png"], np.uint8), cv2.IMREAD_UNCHANGED).astype(float) for r in out)
+    assert np.corrcoef(a.ravel(), b.ravel())[0, 1] < -0.95
+    assert json.loads(rows[0]["item"])["key"].startswith("siim_")
