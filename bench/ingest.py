@@ -27,6 +27,9 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from extractors.imaging.dicom import read_dicom
+from extractors.imaging.encode import encode_png, phash
+from extractors.imaging.intensity import to_uint8
 from pipelines.config import load_config
 from pipelines.run import run_pipeline
 from pipelines.samples.rsna_pneumonia import CASES, write_rsna_sample
