@@ -33,6 +33,30 @@ class Plan:
         return sum(len(v) for v in self.shards.values())
 
 
+def assign_split(official: str | None, group_key: str, salt: str, fractions: dict[str, float]) -> str:
+    """The dataset's official split where it names one of ours; `trainval` is hashed into train/val
+    only (so official test images stay the only test images); otherwise hashed into all splits."""
+    if official in fractions:
+        return official
+    if official == "trainval":
+        sub = {k: v for k, v in fractions.items() if k in ("train", "val") and v > 0}
+        total = sum(sub.values())
+        if total > 0:
+            return split_of(group_key, salt, {k: v / total for k, v in sub.items()})
+    return split_of(group_key, salt, fractions)
+
+
+def mark_report_anchors(items: list[SourceItem]) -> None:
+    """A report shared by several images of a study (MIMIC, IU X-ray) is one input: the first image by
+    key is its anchor (it writes the REPORT row); the others keep the text for per-image findings."""
+    first: dict[str, str] = {}
+    for item in sorted(items, key=lambda i: i.key):
+        if item.report:
+            ref = str(item.report.get("ref") or item.key)
+            first.setdefault(ref, item.key)
+            item.report = {**item.report, "anchor": first[ref] == item.key}
+
+
 def split_of(group_key: str, salt: str, fractions: dict[str, float]) -> str:
     """Deterministic split from a salted hash of the patient (or duplicate group) key."""
     h = int(hashlib.sha256(f"{salt}|split|{group_key}".encode()).hexdigest()[:12], 16) / float(16**12)
@@ -49,7 +73,7 @@ def count_inputs(item: SourceItem, counts: Counter[str]) -> None:
     counts["image"] += 1
     counts["annotation"] += len(item.annotations)
     counts["label"] += len(item.labels)
-    counts["report"] += 1 if item.report else 0
+    counts["report"] += 1 if item.report and item.report.get("anchor", True) else 0
     for err in item.errors:
         counts[err["unit"]] += 1  # item-level losses of sub-records that never became annotations
 
@@ -81,20 +105,20 @@ def build_plan(cfg: PipelineConfig, salt: str) -> Plan:
         source = bound.build()
         described.append(source.describe())
         counts: Counter[str] = Counter()
-        seen: set[str] = set()
+        items: dict[str, SourceItem] = {}
         for rec in source.iter_items():
             if isinstance(rec, SourceLoss):
                 losses.append(rec)
                 counts[rec.unit] += 1
-                continue
-            if rec.key in seen:
+            elif rec.key in items:
                 losses.append(SourceLoss(rec.source, "image", rec.input_ref, "malformed_row", "duplicate key"))
                 counts["image"] += 1
-                continue
-            seen.add(rec.key)
+            else:
+                items[rec.key] = rec
+        mark_report_anchors(list(items.values()))
+        for rec in items.values():
             count_inputs(rec, counts)
-            group = rec.patient or rec.key
-            split = rec.split if rec.split in fractions else split_of(group, salt, fractions)
+            split = assign_split(rec.split, rec.patient or rec.key, salt, fractions)
             rows.append(sample_row(rec, split))
         inputs[bound.name] = {u: counts.get(u, 0) for u in ("image", "annotation", "label", "report")}
     return Plan(shards=cut_shards(rows, cfg.model.shard_size), losses=losses, inputs=inputs, sources=described)

@@ -51,7 +51,7 @@ def cascade_losses(sample: dict[str, Any], item: dict[str, Any]) -> list[dict[st
     for field_name, unit in SUB_UNITS:
         for sub in item.get(field_name) or []:
             out.append(_loss(item, unit, sub["ref"]))
-    if item.get("report"):
+    if item.get("report") and item["report"].get("anchor", True):
         out.append(_loss(item, "report", item["report"].get("ref") or item["input_ref"]))
     return out
 
@@ -90,7 +90,9 @@ def explode(samples: list[dict[str, Any]]) -> tuple[dict[str, list[dict[str, Any
             continue
         ok.append(s)
         tables["images"].append(s["image"])
-        for name in ("reports", "findings", "regions", "groundings"):
+        if (item.get("report") or {}).get("anchor", True):  # a shared report is written once
+            tables["reports"].extend(s["reports"] or [])
+        for name in ("findings", "regions", "groundings"):
             tables[name].extend(s[name] or [])
     return tables, ok
 
