@@ -8,9 +8,8 @@ from pathlib import Path
 
 def finish_corpus(corpus_dir: Path, log: Callable[[str], None] = print) -> bool:
     """Print the accounting, write the dataset card; False when the books do not balance."""
-    from qc.card import write_card
-
     from qc.accounting import account, format_accounting
+    from qc.card import write_card
 
     table = account(corpus_dir)
     log(format_accounting(table))

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from extractors.deid import salted_hash
-
 from pipelines.config import PipelineConfig
 from pipelines.sources.base import SourceItem, SourceLoss
 
