@@ -48,6 +48,7 @@ class PipelineConfigModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
     corpus: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")
     version: str = Field(default="0.1.0", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    description: str | None = None  # free text for the dataset card (what was built, from what)
     salt_env: str = "MEDGROUND_SALT"  # name of the environment variable that holds the salt
     salt: str | None = None  # literal salt: only for demos/tests (a real salt is a secret)
     shard_size: int = Field(default=256, ge=1)

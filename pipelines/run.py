@@ -101,7 +101,8 @@ def execute(
         from pipelines.ray_exec import init_ray, run_wave
 
         init_ray(cfg, address)
-        ctx = RunContext(salt=salt, run_id=cfg.fingerprint(), debug=cfg.model.debug)
+        ctx = RunContext(salt=salt, run_id=cfg.fingerprint(), debug=cfg.model.debug,
+                         extra={"cache_dir": str(out_dir.parent / "_cache")})  # model answers, across versions
         wave = cfg.model.ray.shards_per_wave
         block_rows = max(1, min(cfg.model.shard_size, 64))
         for i in range(0, len(pending), wave):

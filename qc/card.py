@@ -141,6 +141,9 @@ def render_card(corpus_dir: Path, result: AuditResult) -> str:
              "public sources. Tables are Parquet (`tables/`), samples are WebDataset shards (`shards/`).\n\n"
              "```python\nfrom datasets import load_dataset\n"
              "regions = load_dataset(\"path/to/corpus\", \"regions\")\n```\n\n")
+    description = (manifest.get("config") or {}).get("description")
+    if description:
+        intro += f"## About this build\n\n{str(description).strip()}\n\n"
     return (front_matter(corpus_dir, manifest, n_images) + "\n" + intro + sources_section(manifest)
             + construction_section(manifest) + statistics_section(result) + limitations_section(result)
             + figures_section(corpus_dir))

@@ -105,6 +105,9 @@ FINDING_FIELDS: list[pa.Field] = [
     pa.field("extractor", pa.string()),
     pa.field("annotator", pa.string()),  # e.g. VinDr rad_id
     pa.field("input_ref", pa.string()),  # the source row it came from (dataset labels), for the audit trail
+    pa.field("model", pa.string()),  # extractor=llm: the model that answered
+    pa.field("prompt_version", pa.string()),  # extractor=llm: prompt template name and version
+    pa.field("input_hash", pa.string()),  # extractor=llm: sha256 of the request (the cache key)
     pa.field("confidence", pa.float32()),
     pa.field("flags", _strs()),
 ]

@@ -143,3 +143,15 @@ def test_no_phi_in_any_output_byte(runs: dict[str, Any]) -> None:
             data = path.read_bytes()
             for value in planted:
                 assert value not in data, f"{value!r} found in {path}"
+
+
+def test_finish_writes_a_card_that_says_pixels_are_generated(runs: dict[str, Any]) -> None:
+    from pipelines.finish import finish_corpus
+
+    lines: list[str] = []
+    assert finish_corpus(runs["B"].out_dir, log=lines.append)
+    card = (runs["B"].out_dir / "README.md").read_text()
+    assert card.startswith("---\n") and "## About this build" in card and "GENERATED chest phantoms" in card
+    assert "inputs = written + quarantined" in "\n".join(lines)
+    groundings = table(runs["B"], "groundings")
+    assert {g["method"] for g in groundings} >= {"code_match", "template"}
