@@ -4,8 +4,14 @@
     onto = load_ontology()                       # the shipped default (schemas/ontology/), cached
     onto.map_label("Effusion", source="sources.nih_cxr14")   # LabelMatch(code='pleural_effusion', ...)
 
-Loading checks integrity (cycles, dangling parents/sites/label-map targets, one surface form naming two
-nodes) and raises OntologyError listing every problem: an inconsistent ontology never loads.
+Loading checks integrity (cycles, dangling parents/sites/implies/label-map targets, one surface form
+naming two nodes, one unique cross-code such as a TotalSegmentator class on two nodes) and raises
+OntologyError listing every problem: an inconsistent ontology never loads.
+
+A positive finding asserts its ancestors and what its node `implies` (pulmonary vascular congestion →
+pulmonary edema, as CheXpert counts it; hydropneumothorax → pleural effusion): `onto.implied(code)` is
+that closure and `onto.entails(code, other)` the test label derivation uses. Negation does not travel
+along `implies` ("no vascular congestion" says nothing about edema in the ChestX-ray14 scheme).
 """
 
 from __future__ import annotations
@@ -32,6 +38,8 @@ __all__ = [
 ]
 
 DEFAULT_PATH = Path(__file__).with_name("ontology") / "ontology.yaml"
+# Cross-code schemes whose values name one node each (a segmentation class is one structure).
+UNIQUE_XREF_SCHEMES = ("totalsegmentator",)
 # Words a label may carry in front of a node name without changing the node ("left pleural effusion").
 MODIFIER_WORDS = frozenset(
     {"left", "right", "bilateral", "bibasilar", "small", "large", "moderate", "mild", "severe", "minimal"}
@@ -62,8 +70,11 @@ class Ontology:
             problems.extend(self._add_label_map(source, entry))
         self._sets = {name: [(str(a), str(b)) for a, b in pairs] for name, pairs in data.label_sets.items()}
         problems.extend(self._check_references(data))
+        self._xrefs, xref_problems = self._index_xrefs()
+        problems.extend(xref_problems)
         if problems:
             raise OntologyError(problems)
+        self._implied = {code: self._close(code) for code in self.nodes}
         self.exclusive = tuple(sorted(set(data.exclusive)))
 
     # ---- construction helpers ---------------------------------------------------------------------
@@ -99,10 +110,41 @@ class Ontology:
                     problems.append(f"node {node.code!r}: dangling site {site!r}")
                 elif self.nodes[site].kind != "anatomy":
                     problems.append(f"node {node.code!r}: site {site!r} is not anatomy")
+            for target in node.implies:
+                if target not in self.nodes:
+                    problems.append(f"node {node.code!r}: implies unknown code {target!r}")
+                elif target == node.code or target in self.ancestors(node.code):
+                    problems.append(f"node {node.code!r}: implies {target!r}, which it already is")
+                elif self.nodes[target].kind != node.kind:
+                    problems.append(f"node {node.code!r}: implies {target!r} of another kind")
         for name, pairs in self._sets.items():
             problems.extend(f"label set {name}: unknown code {c!r}" for _, c in pairs if c not in self.nodes)
         problems.extend(f"rules.exclusive: unknown code {c!r}" for c in data.exclusive if c not in self.nodes)
         return problems
+
+    def _index_xrefs(self) -> tuple[dict[str, dict[str, str]], list[str]]:
+        index: dict[str, dict[str, str]] = {s: {} for s in UNIQUE_XREF_SCHEMES}
+        problems: list[str] = []
+        for node in self.nodes.values():
+            for scheme in UNIQUE_XREF_SCHEMES:
+                raw = node.xrefs.get(scheme)
+                for value in [raw] if isinstance(raw, str) else raw or []:
+                    if value in index[scheme]:
+                        problems.append(f"xref {scheme}:{value} on {node.code!r} already on {index[scheme][value]!r}")
+                    index[scheme].setdefault(str(value), node.code)
+        return index, problems
+
+    def _close(self, code: str) -> tuple[str, ...]:
+        """Ancestors, then implied codes and their own closure, breadth first, without repeats."""
+        out: list[str] = []
+        queue = [*self.ancestors(code), *self.nodes[code].implies]
+        while queue:
+            nxt = queue.pop(0)
+            if nxt == code or nxt in out:
+                continue
+            out.append(nxt)
+            queue.extend([*self.ancestors(nxt), *self.nodes[nxt].implies])
+        return tuple(out)
 
     # ---- hierarchy --------------------------------------------------------------------------------
     def __contains__(self, code: object) -> bool:
@@ -140,6 +182,14 @@ class Ontology:
     def is_a(self, code: str, other: str) -> bool:
         return code == other or other in self.ancestors(code)
 
+    def implied(self, code: str) -> list[str]:
+        """Everything a positive `code` asserts besides itself: its ancestors and its `implies` closure."""
+        return list(self._implied[code])
+
+    def entails(self, code: str, other: str) -> bool:
+        """A positive `code` asserts `other`: the same node, a descendant of it, or implied by it."""
+        return code == other or other in self._implied[code]
+
     def roots(self, kind: str | None = None) -> list[str]:
         return [c for c, n in self.nodes.items() if n.parent is None and (kind is None or n.kind == kind)]
 
@@ -147,6 +197,10 @@ class Ontology:
     def lookup(self, text: str) -> str | None:
         hit = self._surface.get(normalise(text))
         return hit[0] if hit else None
+
+    def by_xref(self, scheme: str, value: str) -> str | None:
+        """The node carrying a unique cross-code ('totalsegmentator', 'rib_left_5' → 'left_rib_5')."""
+        return self._xrefs.get(scheme, {}).get(value)
 
     def surface_forms(self) -> dict[str, str]:
         return {form: code for form, (code, _) in sorted(self._surface.items())}

@@ -1,5 +1,5 @@
 """What changed between two ontology versions: nodes added/removed/renamed/reparented, codes
-replaced (a removed code whose name lives on under a new code), synonym and label-map changes."""
+replaced (a removed code whose name lives on under a new code), synonym, implies and label-map changes."""
 
 from __future__ import annotations
 
@@ -24,11 +24,12 @@ class OntologyDiff:
     synonyms_added: dict[str, list[str]] = field(default_factory=dict)
     synonyms_removed: dict[str, list[str]] = field(default_factory=dict)
     label_maps_changed: dict[str, list[str]] = field(default_factory=dict)  # source → changed labels
+    implies_changed: dict[str, tuple[list[str], list[str]]] = field(default_factory=dict)  # code → (old, new)
 
     def is_empty(self) -> bool:
         return not any(
             (self.added, self.removed, self.recoded, self.renamed, self.reparented, self.synonyms_added,
-             self.synonyms_removed, self.label_maps_changed)
+             self.synonyms_removed, self.label_maps_changed, self.implies_changed)
         )
 
     def lines(self) -> list[str]:
@@ -41,6 +42,7 @@ class OntologyDiff:
         out += [f"~ reparented {c}: {a} → {b}" for c, (a, b) in self.reparented.items()]
         out += [f"~ synonyms {c}: +{s}" for c, s in self.synonyms_added.items()]
         out += [f"~ synonyms {c}: -{s}" for c, s in self.synonyms_removed.items()]
+        out += [f"~ implies {c}: {a} → {b}" for c, (a, b) in self.implies_changed.items()]
         out += [f"~ label map {src}: {labels}" for src, labels in self.label_maps_changed.items()]
         return out
 
@@ -63,6 +65,8 @@ def diff_ontologies(old: Ontology, new: Ontology) -> OntologyDiff:
             d.renamed[new_code] = (a.name, b.name)
         if d.recoded.get(a.parent or "", a.parent) != b.parent:
             d.reparented[new_code] = (a.parent, b.parent)
+        if sorted(a.implies) != sorted(b.implies):
+            d.implies_changed[new_code] = (sorted(a.implies), sorted(b.implies))
         syn_a = {normalise(s) for s in a.synonyms}
         syn_b = {normalise(s) for s in b.synonyms}
         if syn_b - syn_a:

@@ -1,9 +1,11 @@
 """Read the ontology's YAML files into plain data, resolve inheritance, and check integrity.
 
 A root file holds `version` and may `include` other files (globs relative to it); every file may hold
-`nodes` (a list), `label_maps` (source → {note, labels, dropped}), `label_sets` (name → [[label, code]])
+`nodes` (a list), `series` (node templates expanded over a number range and/or sides, see
+schemas.ontology_series), `label_maps` (source → {note, labels, dropped}), `label_sets` (name → [[label, code]])
 and `rules` (`exclusive`: codes that exclude every other finding). Nodes inherit `kind`, `modalities`
-and `sites` from their parent when they do not declare them.
+and `sites` from their parent when they do not declare them; `implies` (findings a positive mention
+also asserts) is not inherited as data, but the closure (Ontology.implied) follows ancestors.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from typing import Any
 import yaml
 
 from schemas.ontology_model import LATERALITY_VALUES, NODE_KINDS, Node, normalise
+from schemas.ontology_series import expand_series
 
-NODE_KEYS = {"code", "name", "kind", "parent", "synonyms", "modalities", "sites", "xrefs", "laterality"}
+NODE_KEYS = {"code", "name", "kind", "parent", "synonyms", "modalities", "sites", "xrefs", "laterality", "implies"}
 CODE_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 MERGED_KEYS = ("nodes", "label_maps", "label_sets", "rules")
 
@@ -48,7 +51,7 @@ def read_data(path: Path) -> OntologyData:
 
 def merge_doc(data: OntologyData, doc: dict[str, Any], name: str) -> None:
     data.files.append(name)
-    for node in doc.get("nodes") or []:
+    for node in [*(doc.get("nodes") or []), *expand_series(doc.get("series") or [])]:
         data.nodes.append({**node, "_file": name})
     for source, entry in (doc.get("label_maps") or {}).items():
         if source in data.label_maps:
@@ -132,6 +135,7 @@ def resolve_nodes(raw: list[dict[str, Any]]) -> dict[str, Node]:
             sites=tuple(inherit("sites") or ()),
             xrefs={str(k): v for k, v in sorted((spec.get("xrefs") or {}).items())},
             laterality=spec.get("laterality"),
+            implies=tuple(dict.fromkeys(str(c) for c in spec.get("implies") or [])),
         )
         return out[code]
 

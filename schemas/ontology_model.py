@@ -30,6 +30,7 @@ class Node:
     sites: tuple[str, ...] = ()  # anatomy codes where the finding/device is typically found
     xrefs: dict[str, str | list[str]] = field(default_factory=dict)
     laterality: str | None = None  # left | right for sided anatomy; None otherwise
+    implies: tuple[str, ...] = ()  # findings a positive mention also asserts, beside its ancestors
 
 
 @dataclass(frozen=True)

@@ -125,9 +125,21 @@ class ReportFindingExtractor:
         )
 
     def locations(self, codes: list[str], laterality: str) -> tuple[str, ...]:
-        """Anatomy codes, narrowed to the sided child where the side is known ("lung" + left → left_lung)."""
+        """Anatomy codes, narrowed to the sided child where the side is known ("lung" + left → left_lung;
+        "diaphragm" + left → left_hemidiaphragm, through its lone child hemidiaphragm)."""
         out = set()
         for code in codes:
-            sided = [c for c in self.onto.children(code) if self.onto.get(c).laterality == laterality]
-            out.add(sided[0] if laterality in ("left", "right") and len(sided) == 1 else code)
+            out.add(self.sided(code, laterality) if laterality in ("left", "right") else code)
         return tuple(sorted(out))
+
+    def sided(self, code: str, laterality: str) -> str:
+        """The one child on that side; through a lone unsided child (diaphragm → hemidiaphragm → left)."""
+        node = code
+        while True:
+            children = self.onto.children(node)
+            sided = [c for c in children if self.onto.get(c).laterality == laterality]
+            if len(sided) == 1:
+                return sided[0]
+            if sided or len(children) != 1:
+                return code
+            node = children[0]

@@ -1,9 +1,14 @@
 """Report-level labels derived from mentions through the ontology, for a named label set.
 
-A mention counts for a label when its code *is a* the label's code (a positive child implies its
-ancestors: "loculated pleural effusion" → Effusion; "lobar pneumonia" → Pneumonia and Lung Opacity).
+A mention counts for a label when its code *entails* the label's code: a positive child implies its
+ancestors ("loculated pleural effusion" → Effusion; "lobar pneumonia" → Pneumonia and Lung Opacity) and
+what the ontology says its node `implies` ("pulmonary vascular congestion" → Edema, "hydropneumothorax"
+→ Pneumothorax and Effusion, "COPD" → Emphysema). Negation follows the hierarchy only: "no vascular
+congestion" is not "no edema" (in the chexpert scheme a negated implying mention still sets 0 when
+nothing else speaks to the label, as the CheXpert labeler's mention lists do).
 Only mentions in the label sections count (findings, impression, unsectioned by default), never
-historical ones. Uncertain mentions follow `uncertain`: "positive", "negative", or "probable" (the
+historical ones, nor rows a run flagged OUTSIDE_LABEL_SECTIONS (the `findings.rules` stage's
+`label_sections` param). Uncertain mentions follow `uncertain`: "positive", "negative", or "probable" (the
 default: hedged-towards-present wordings such as "likely", "suggestive of" count, "possible",
 "cannot be excluded", "versus" do not).
 
@@ -27,6 +32,7 @@ SCHEMES = ("binary", "chexpert")
 UNCERTAIN_POLICIES = ("positive", "negative", "probable")
 NO_FINDING = "no_finding"
 DEVICE_LABEL_CODES = ("support_device",)
+OUTSIDE_LABEL_SECTIONS = "outside_label_sections"  # row flag: its section does not feed labels in this run
 
 
 class MentionLike(Protocol):
@@ -57,6 +63,12 @@ def is_positive(m: MentionLike, uncertain: str) -> bool:
     return uncertain == "positive" or (uncertain == "probable" and "probable" in m.flags)
 
 
+def label_mentions(mentions: Iterable[MentionLike], sections: tuple[str, ...]) -> list[MentionLike]:
+    """The mentions that may speak to labels: in `sections`, not historical, not flagged outside."""
+    return [m for m in mentions
+            if m.section in sections and "historical" not in m.flags and OUTSIDE_LABEL_SECTIONS not in m.flags]
+
+
 def derive_labels(
     mentions: Iterable[MentionLike],
     onto: Ontology,
@@ -72,12 +84,12 @@ def derive_labels(
         raise ConfigError("scheme", f"unknown label scheme {scheme!r}", allowed=SCHEMES)
     if uncertain not in UNCERTAIN_POLICIES:
         raise ConfigError("uncertain", f"unknown policy {uncertain!r}", allowed=UNCERTAIN_POLICIES)
-    used = [m for m in mentions if m.section in sections and "historical" not in m.flags]
+    used = label_mentions(mentions, sections)
     values: dict[str, int | None] = {}
     for name, code in onto.label_set(label_set):
         if code == NO_FINDING:
             continue
-        related = [m for m in used if m.code in onto and onto.is_a(m.code, code)]
+        related = [m for m in used if m.code in onto and onto.entails(m.code, code)]
         negated = [m for m in used if m.certainty == "absent" and m.code in onto and onto.is_a(code, m.code)]
         if any(is_positive(m, uncertain) for m in related):
             values[name] = 1
@@ -110,11 +122,11 @@ def derive_lateralities(
     uncertain: str = "probable",
 ) -> dict[str, str]:
     """Label name → left/right/bilateral/none over the report's positive mentions of that label."""
-    used = [m for m in mentions if m.section in sections and "historical" not in m.flags]
+    used = label_mentions(mentions, sections)
     out: dict[str, str] = {}
     for name, code in onto.label_set(label_set):
         sides = {getattr(m, "laterality", "none") for m in used
-                 if m.code in onto and onto.is_a(m.code, code) and is_positive(m, uncertain)}
+                 if m.code in onto and onto.entails(m.code, code) and is_positive(m, uncertain)}
         sides.discard("none")
         if "bilateral" in sides or {"left", "right"} <= sides:
             out[name] = "bilateral"

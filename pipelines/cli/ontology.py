@@ -48,7 +48,7 @@ def validate_cmd(path: PathOption = None) -> None:
 def show_cmd(
     code: Annotated[str, typer.Argument(help="node code (or a name/synonym)")], path: PathOption = None
 ) -> None:
-    """Show a node: path, children, synonyms, modalities, sites, cross-codes."""
+    """Show a node: path, children, synonyms, modalities, sites, implied findings, cross-codes."""
     onto = load_or_exit(path)
     resolved = code if code in onto else onto.lookup(code)
     if resolved is None:
@@ -63,6 +63,9 @@ def show_cmd(
     typer.echo("sites: " + (", ".join(node.sites) or "-"))
     if node.laterality:
         typer.echo(f"laterality: {node.laterality}")
+    if node.implies:
+        implied = [c for c in onto.implied(node.code) if c not in onto.ancestors(node.code)]
+        typer.echo("implies: " + ", ".join(implied))
     for key, value in node.xrefs.items():
         typer.echo(f"xref {key}: {', '.join(value) if isinstance(value, list) else value}")
 

@@ -32,7 +32,7 @@ def app() -> typer.Typer:
 def test_validate_shipped(app: typer.Typer) -> None:
     res = RUNNER.invoke(app, ["ontology", "validate"])
     assert res.exit_code == 0, res.output
-    assert "ontology 1.0.0: OK" in res.output and "label map sources.nih_cxr14: 16 mapped" in res.output
+    assert "ontology 1.1.0: OK" in res.output and "label map sources.nih_cxr14: 16 mapped" in res.output
 
 
 def test_validate_reports_problems(app: typer.Typer, tmp_path: Path) -> None:
@@ -53,6 +53,8 @@ def test_show(app: typer.Typer) -> None:
     assert "path: pleural_abnormality > pneumothorax" in res.output
     assert "children: hydropneumothorax, tension_pneumothorax" in res.output and "PTX" in res.output
     assert RUNNER.invoke(app, ["ontology", "show", "PTX"]).exit_code == 0  # synonyms resolve too
+    res = RUNNER.invoke(app, ["ontology", "show", "hydropneumothorax"])
+    assert "implies: pleural_effusion" in res.output and "path: pleural_abnormality > pneumothorax" in res.output
     assert RUNNER.invoke(app, ["ontology", "show", "nonsense_code"]).exit_code == 1
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+from pydantic import ValidationError
 
 from pipelines.registry import get_stage
 from pipelines.stage import RunContext
@@ -28,8 +29,8 @@ def sample(key: str, text: str | None = TEXT) -> dict[str, Any]:
     return row
 
 
-def run(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    stage = FindingsRulesStage(FindingsRulesStage.Params(), RunContext(salt="t", debug=True))
+def run(rows: list[dict[str, Any]], **params: Any) -> list[dict[str, Any]]:
+    stage = FindingsRulesStage(FindingsRulesStage.Params(**params), RunContext(salt="t", debug=True))
     return stage.process_batch(pa.Table.from_pylist(rows, schema=SAMPLE_SCHEMA)).to_pylist()
 
 
@@ -58,6 +59,28 @@ def test_deterministic_and_no_report_is_fine() -> None:
     assert run([sample("a")]) == run([sample("a")])
     (out,) = run([sample("b", text=None)])
     assert out["status"] == "ok" and out["findings"] == []
+
+
+def test_label_sections_param_flags_mentions_from_other_sections() -> None:
+    assert FindingsRulesStage.Params().label_sections == ("findings", "impression", "unsectioned")
+    (out,) = run([sample("a")])
+    assert all("outside_label_sections" not in f["flags"] for f in out["findings"])
+    (out,) = run([sample("a")], label_sections=["impression"])
+    flagged = [(f["section"], "outside_label_sections" in f["flags"]) for f in out["findings"]]
+    assert flagged == [("findings", True), ("findings", True), ("impression", False)]
+    text = "COMPARISON: Prior pneumothorax.\nFINDINGS: Clear."
+    (out,) = run([sample("c", text)])
+    assert [(f["code"], f["section"], f["flags"]) for f in out["findings"]] == [
+        ("pneumothorax", "comparison", ["outside_label_sections"])]
+
+
+def test_label_sections_must_be_known_sections() -> None:
+    with pytest.raises(ValidationError, match="label_sections"):
+        FindingsRulesStage.Params(label_sections=["findngs"])
+    with pytest.raises(ValidationError):
+        FindingsRulesStage.Params(label_sections=[])
+    assert FindingsRulesStage.Params(label_sections=["impression", "findings"]).label_sections == (
+        "findings", "impression")
 
 
 @pytest.mark.ray

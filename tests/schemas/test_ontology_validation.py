@@ -124,3 +124,38 @@ def test_diff_reports_every_kind_of_change(tmp_path: Path) -> None:
     assert d.label_maps_changed == {"sources.x": ["Opac"]}
     assert "~ recoded opacity → lung_opacity" in d.lines()
     assert diff(old, old).is_empty()
+
+
+@pytest.mark.parametrize(
+    ("implies", "needle"),
+    [
+        (["ghost"], "implies unknown code 'ghost'"),
+        (["opacity"], "which it already is"),
+        (["lung"], "of another kind"),
+    ],
+)
+def test_implies_targets_are_checked(tmp_path: Path, implies: list[str], needle: str) -> None:
+    doc = with_nodes({"code": "x", "name": "x", "parent": "consolidation", "implies": implies})
+    assert any(needle in p for p in problems_of(tmp_path, doc))
+
+
+def test_implies_closure_and_diff(tmp_path: Path) -> None:
+    doc = with_nodes(
+        {"code": "edema", "name": "edema", "parent": "opacity"},
+        {"code": "congestion", "name": "congestion", "kind": "finding", "implies": ["edema"]},
+        {"code": "severe_congestion", "name": "severe congestion", "parent": "congestion"},
+    )
+    new = load_ontology(write(tmp_path, doc, "n.yaml"))
+    assert new.implied("severe_congestion") == ["congestion", "edema", "opacity"]
+    assert new.entails("severe_congestion", "opacity") and not new.is_a("severe_congestion", "opacity")
+    doc["nodes"][-2]["implies"] = []
+    assert diff(new, load_ontology(write(tmp_path, doc, "n2.yaml"))).implies_changed == {
+        "congestion": (["edema"], [])}
+
+
+def test_a_totalsegmentator_class_names_one_node(tmp_path: Path) -> None:
+    doc = with_nodes(
+        {"code": "left_lung", "name": "left lung", "parent": "lung", "xrefs": {"totalsegmentator": ["lung_left"]}},
+        {"code": "lung_l", "name": "lung l", "parent": "lung", "xrefs": {"totalsegmentator": "lung_left"}},
+    )
+    assert any("xref totalsegmentator:lung_left" in p for p in problems_of(tmp_path, doc))

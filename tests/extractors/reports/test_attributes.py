@@ -64,3 +64,17 @@ def test_defined_abbreviation(extractor: ReportFindingExtractor) -> None:
     ms = extractor.extract("Pulmonary vascular congestion (PVC) is present. PVC has increased.")
     assert [m.code for m in ms].count("pulmonary_vascular_congestion") == 3
     assert ms[-1].text == "PVC" and ms[-1].change == "increased"
+
+
+def test_ontology_surface_forms_for_locations_and_devices(extractor: ReportFindingExtractor) -> None:
+    ms = extractor.extract("GGO at the right base. Ground glass opacity in the left base. IABP in place. "
+                           "Retrocardiac opacity. Mild elevation of the left hemidiaphragm.")
+    assert [(m.code, m.laterality, m.location_codes) for m in ms] == [
+        ("ground_glass_opacity", "right", ("right_lung_base",)),
+        ("ground_glass_opacity", "left", ("left_lung_base",)),
+        ("intra_aortic_balloon_pump", "none", ()),
+        ("lung_opacity", "none", ("retrocardiac_region",)),
+        ("elevated_hemidiaphragm", "left", ()),
+    ]
+    m = only(extractor.extract("Opacity abutting the diaphragm on the left."), "lung_opacity")
+    assert m.location_codes == ("left_hemidiaphragm",)  # diaphragm → its lone child hemidiaphragm → left

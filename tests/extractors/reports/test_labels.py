@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from extractors.reports.extractor import ReportFindingExtractor
-from extractors.reports.labels import derive_labels, label_columns
+from extractors.reports.findings_table import finding_rows
+from extractors.reports.labels import OUTSIDE_LABEL_SECTIONS, derive_labels, derive_lateralities, label_columns
 from schemas.errors import ConfigError
 
 
@@ -54,3 +57,35 @@ def test_indication_and_history_never_positive(extractor: ReportFindingExtractor
     assert v["Pneumonia"] == 0 and v["Pneumothorax"] == 0 and v["normal"] == 1
     v = labels(extractor, "FINDINGS: History of emphysema. Lungs clear.")
     assert v["Emphysema"] == 0
+
+
+def test_implies_rules_feed_labels(extractor: ReportFindingExtractor) -> None:
+    v = labels(extractor, "FINDINGS: Mild pulmonary vascular congestion.")
+    assert v["Edema"] == 1 and v["normal"] == 0
+    v = labels(extractor, "FINDINGS: Small right hydropneumothorax.")
+    assert v["Pneumothorax"] == 1 and v["Effusion"] == 1
+    sides = derive_lateralities(extractor.extract("FINDINGS: Small right hydropneumothorax."), extractor.onto,
+                                "chestxray14")
+    assert sides["Effusion"] == "right" and sides["Pneumothorax"] == "right"
+    assert labels(extractor, "FINDINGS: Changes of COPD. No infiltrate.")["Emphysema"] == 1
+    # negation does not travel along implies in the binary scheme; CheXpert's convention sets 0 / -1
+    assert labels(extractor, "FINDINGS: No vascular congestion. Small effusion.")["Edema"] == 0
+    c = labels(extractor, "FINDINGS: No vascular congestion.", "chexpert")
+    assert c["Edema"] == 0 and c["No Finding"] == 1
+    assert labels(extractor, "FINDINGS: Possible vascular congestion.", "chexpert")["Edema"] == -1
+    c = labels(extractor, "FINDINGS: No edema. Mild vascular congestion.", "chexpert")
+    assert c["Edema"] == 1  # a positive implying mention wins over the negated target
+
+
+def test_rows_flagged_outside_label_sections_do_not_count(extractor: ReportFindingExtractor) -> None:
+    text = "COMPARISON: Prior pneumothorax.\nFINDINGS: Right pleural effusion."
+    ms = extractor.extract(text)
+    rows = finding_rows(ms, extractor.onto, report_id="r", source="s", label_sections=("findings",))
+    assert [(r["code"], OUTSIDE_LABEL_SECTIONS in r["flags"]) for r in rows] == [
+        ("pneumothorax", True), ("pleural_effusion", False)]
+    assert all(OUTSIDE_LABEL_SECTIONS not in r["flags"] for r in finding_rows(ms, extractor.onto, report_id="r",
+                                                                                source="s"))
+    wide = ("findings", "comparison")
+    flagged = [replace(m, flags=(*m.flags, OUTSIDE_LABEL_SECTIONS)) if m.section == "comparison" else m for m in ms]
+    assert derive_labels(ms, extractor.onto, "chestxray14", sections=wide)["Pneumothorax"] == 1
+    assert derive_labels(flagged, extractor.onto, "chestxray14", sections=wide)["Pneumothorax"] == 0
