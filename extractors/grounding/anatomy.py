@@ -31,6 +31,8 @@ def sided_locations(onto: Ontology, codes: list[str] | None, laterality: str | N
             out.add(sided)
         elif len(named) == 1:
             out.add(named[0])
+        elif len(children) == 1 and laterality in ("left", "right"):  # pass through a lone unsided child
+            out.update(sided_locations(onto, children, laterality))
         else:
             out.add(code)
     return sorted(out)

@@ -18,6 +18,8 @@ ZONE_BANDS: dict[str, tuple[float, float]] = {
     "middle_lung_zone": (1 / 3, 2 / 3),
     "lower_lung_zone": (2 / 3, 1.0),
     "lung_base": (0.75, 1.0),
+    "left_lung_base": (0.75, 1.0),
+    "right_lung_base": (0.75, 1.0),
     "costophrenic_angle": (0.8, 1.0),
     "hilum": (0.25, 0.65),
     "left_upper_lobe": (0.0, 2 / 3),

@@ -103,6 +103,12 @@ def slice_plane(volume: np.ndarray, axis: str, index: int, channel: int = 0) -> 
     return np.ascontiguousarray(plane[::-1, ::-1].T)
 
 
+def orientation_hint(axis: str) -> str | None:
+    """How `slice_plane` lays a slice out: axial (z) and coronal (y) slices put the patient's right on
+    the image's left ("radiological"); sagittal (x) slices carry no left/right."""
+    return None if axis == "x" else "radiological"
+
+
 def slice_spacing(zooms: Sequence[float], axis: str) -> tuple[float, float]:
     """(row, column) spacing in mm of a slice along `axis`."""
     a, b = (i for i in range(3) if i != axis_number(axis))

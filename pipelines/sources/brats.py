@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
-from extractors.imaging.volume import expand_axes, load_canonical, plan_slices, read_header
+from extractors.imaging.volume import expand_axes, load_canonical, orientation_hint, plan_slices, read_header
 from pipelines.registry import register_source
 from pipelines.sources.base import Annotation, Source, SourceItem, SourceLoss, SourceParams
 from schemas.errors import BadInput
@@ -98,7 +98,8 @@ class BratsSource(Source):
                 format="nifti", root=str(self.root), patient=case, study=case, split="trainval",
                 modality="MR", body_part="BRAIN", license=self.license,
                 annotations=self.annotations(seg_rel, axis, idx, present, prefix, et=3 if is_2023 else 4),
-                meta={"slice_axis": axis, "slice_index": idx, "volume_key": case, "modality": "MR",
+                meta={"slice_axis": axis, "slice_index": idx, "orientation": orientation_hint(axis),
+                       "volume_key": case, "modality": "MR",
                       "window_preset": None, "sequence": self.params.sequence,
                       "channels": {k: v for k, v in channels.items() if k not in missing},
                       "missing_channels": missing, "volume_shape": list(header.shape),

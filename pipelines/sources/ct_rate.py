@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
-from extractors.imaging.volume import expand_axes, load_canonical, plan_slices, read_header
+from extractors.imaging.volume import expand_axes, load_canonical, orientation_hint, plan_slices, read_header
 from pipelines.registry import register_source
 from pipelines.sources.base import Annotation, Label, Source, SourceItem, SourceLoss, SourceParams
 from schemas.errors import BadInput
@@ -135,7 +135,8 @@ class CtRateSource(Source):
                 labels=self.labels(tables["labels"].get(volume)) if is_anchor else [],
                 annotations=[self.finding(mask_rel, axis, idx, v, texts, mask) for v in present if v <= len(texts)],
                 report=self.report(tables["reports"].get(volume)) if is_anchor else None,
-                meta={"slice_axis": axis, "slice_index": idx, "volume_key": volume, "modality": "CT",
+                meta={"slice_axis": axis, "slice_index": idx, "orientation": orientation_hint(axis),
+                       "volume_key": volume, "modality": "CT",
                       "window_preset": self.params.window_preset, "rescale": rescale, "volume_anchor": is_anchor,
                       "volume_shape": list(header.shape), "spacing_mm": list(header.zooms)},
                 errors=errors,

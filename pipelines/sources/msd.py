@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
-from extractors.imaging.volume import expand_axes, load_canonical, plan_slices, read_header
+from extractors.imaging.volume import expand_axes, load_canonical, orientation_hint, plan_slices, read_header
 from pipelines.registry import register_source
 from pipelines.sources.base import Annotation, Source, SourceItem, SourceLoss, SourceParams
 from schemas.errors import BadInput
@@ -133,7 +133,8 @@ class MsdSource(Source):
                 path=image_rel, format="nifti", root=str(self.root), patient=f"{ctx['task']}/{case}",
                 study=f"{ctx['task']}/{case}", split=split, modality="CT" if is_ct else "MR",
                 license=self.license, annotations=anns,
-                meta={"slice_axis": axis, "slice_index": idx, "volume_key": f"{ctx['task']}/{case}",
+                meta={"slice_axis": axis, "slice_index": idx, "orientation": orientation_hint(axis),
+                       "volume_key": f"{ctx['task']}/{case}",
                       "modality": "CT" if is_ct else "MR", "window_preset": "soft_tissue" if is_ct else None,
                       "channel": self.params.channel, "sequence": ctx["modality"],
                       "volume_shape": list(header.shape), "spacing_mm": list(header.zooms)},

@@ -262,7 +262,7 @@ def write_corpus(root: Path, knobs: CorpusKnobs | None = None) -> Path:
     files = manifest_files(out)
     manifest = {
         "corpus": "demo", "version": "0.1.0", "created_by": "medground",
-        "versions": {"schema": "1.0.0", "code": "0.1.0", "ontology": "1.0.0"},
+        "versions": {"schema": "1.0.0", "code": "0.1.0", "ontology": "1.1.0"},
         "config_fingerprint": "f" * 16, "config": CONFIG, "sources": SOURCES,
         "inputs": inputs_of(tables, knobs.extra_inputs),
         "rows": {name: len(rows) for name, rows in sorted(tables.items())}, "files": files,
