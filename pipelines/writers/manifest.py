@@ -33,13 +33,27 @@ def write_source_losses(out_dir: Path, losses: list[dict[str, Any]]) -> None:
     atomic_write_bytes(out_dir / "tables/quarantine/part-source.parquet", parquet_bytes(rows, QUARANTINE_SCHEMA))
 
 
+def recorded_hashes(out_dir: Path) -> dict[str, dict[str, Any]]:
+    """sha256/bytes the shard writers recorded in their done-markers (so the driver need not re-read
+    terabytes of shards at cluster scale)."""
+    known: dict[str, dict[str, Any]] = {}
+    for marker in sorted((out_dir / PROGRESS_DIR).glob("*.json")):
+        if not marker.name.startswith("_"):
+            known.update(json.loads(marker.read_text())["files"])
+    return known
+
+
 def list_files(out_dir: Path) -> dict[str, dict[str, Any]]:
+    known = recorded_hashes(out_dir)
     files: dict[str, dict[str, Any]] = {}
     for path in sorted(out_dir.rglob("*")):
         rel = path.relative_to(out_dir)
         if not path.is_file() or rel.parts[0] in SKIP_TOP or path.name.startswith("."):
             continue
-        meta: dict[str, Any] = {"sha256": file_sha256(path), "bytes": path.stat().st_size}
+        size = path.stat().st_size
+        prior = known.get(rel.as_posix())
+        sha = prior["sha256"] if prior and prior["bytes"] == size else file_sha256(path)
+        meta: dict[str, Any] = {"sha256": sha, "bytes": size}
         if path.suffix == ".parquet":
             meta["rows"] = pq.ParquetFile(path).metadata.num_rows
         files[rel.as_posix()] = meta

@@ -77,13 +77,17 @@ def test_shards_open_with_webdataset(runs: dict[str, Any]) -> None:
     import webdataset as wds
 
     a: RunResult = runs["A"]
-    n = 0
+    n = n_groundings = 0
     for tar in sorted((a.out_dir / "shards").glob("*.tar")):
         for sample in wds.WebDataset(str(tar), shardshuffle=False).decode("l8"):
             doc = sample["json"]
             assert sample["png"].shape[:2] == (doc["image"]["height"], doc["image"]["width"])
+            region_ids = {r["region_id"] for r in doc["regions"]}
+            assert all(g["region_id"] in region_ids for g in doc["groundings"])
+            n_groundings += len(doc["groundings"])
             n += 1
     assert n == len(table(a, "images"))
+    assert n_groundings == len(table(a, "groundings")) > 0
 
 
 def test_masks_decode_and_lie_inside_their_boxes(runs: dict[str, Any]) -> None:
