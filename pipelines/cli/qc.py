@@ -65,25 +65,36 @@ def review_export(
     corpus: CorpusArg,
     select: Annotated[str, typer.Option("--select", help="SQL filter over r (regions), i (images), "
                                         "m (qc mask stats), e.g. \"r.predicted_iou < 0.7\"")],
-    fmt: Annotated[str, typer.Option("--format", help="labelstudio | coco")],
+    fmt: Annotated[str, typer.Option("--format", help="labelstudio | coco | dicom-seg")],
     out: Annotated[Path, typer.Option("--out", help="output folder")],
+    ls_shape: Annotated[str, typer.Option("--ls-shape", help="labelstudio: brush (its RLE) | polygon")] = "brush",
+    source_root: Annotated[list[str] | None, typer.Option(
+        "--source-root", help="dicom-seg: NAME=PATH, the dataset root a source's source_path is relative to "
+        "(repeatable; default: the root in the build's config)")] = None,
 ) -> None:
-    """Export the selected regions (with their images) for annotator review."""
+    """Export the selected regions (with their images, or as DICOM SEGs) for annotator review."""
     from qc.review import export_review
+    from qc.review.dicom_seg import parse_source_roots
 
     try:
-        path, n = export_review(corpus, select, fmt, out)
+        result = export_review(corpus, select, fmt, out, ls_shape=ls_shape,
+                               source_roots=parse_source_roots(source_root or []))
     except ConfigError as err:
         fail(err)
         return
-    console.print(f"exported {n} region(s): {path}", markup=False)
+    console.print(f"exported {result.exported} region(s): {result.path}", markup=False)
+    for reason, n in sorted(result.skipped.items()):
+        console.print(f"skipped {n} region(s): {reason}", markup=False)
+    if result.resized:
+        console.print(f"resized {result.resized} mask(s) to the DICOM's Rows x Columns (nearest neighbour)",
+                      markup=False)
 
 
 def review_import(
     corpus: CorpusArg,
-    fmt: Annotated[str, typer.Option("--format", help="labelstudio | coco")],
-    source: Annotated[Path, typer.Option("--from", help="the review tool's export file", exists=True,
-                                         dir_okay=False)],
+    fmt: Annotated[str, typer.Option("--format", help="labelstudio | coco | dicom-seg")],
+    source: Annotated[Path, typer.Option("--from", help="the review tool's export file, or a folder (the "
+                                         "export's folder; DICOM SEGs: every *.dcm under it)", exists=True)],
     annotator: Annotated[str, typer.Option(help="who corrected them (stored on each row)")] = "annotator",
 ) -> None:
     """Import corrections as REGION rows with origin `annotator` that supersede the originals."""

@@ -18,7 +18,7 @@ from qc.corpus import connect, query, sql_literal
 from schemas.errors import ConfigError
 
 SELECT_SQL = """
-SELECT r.*, i.height, i.width, i.source_path, i.split, i.modality
+SELECT r.*, i.height, i.width, i.source_path, i.source AS image_source, i.split, i.modality
 FROM regions r JOIN images i USING (image_id) {join_stats}
 WHERE ({where})
   AND r.region_id NOT IN (SELECT supersedes FROM regions WHERE supersedes IS NOT NULL)
@@ -27,7 +27,8 @@ ORDER BY r.image_id, r.region_id
 
 
 def select_regions(corpus_dir: Path, where: str) -> list[dict[str, Any]]:
-    """Regions matching `where`, each with its image's height, width, source_path, split, modality."""
+    """Regions matching `where`, each with its image's height, width, source_path, source (as
+    image_source), split and modality."""
     import duckdb
 
     con = connect(Path(corpus_dir))

@@ -44,7 +44,8 @@ def test_select_can_use_audit_stats(corpus: Path) -> None:
 
 
 def test_coco_round_trip_supersedes_and_card_counts(corpus: Path, tmp_path: Path) -> None:
-    path, n = export_review(corpus, LOW, "coco", tmp_path / "coco")
+    export = export_review(corpus, LOW, "coco", tmp_path / "coco")
+    path, n = export.path, export.exported
     doc = json.loads(path.read_text())
     assert n == 3 and len(doc["annotations"]) == 3 and len(doc["images"]) == 3
     assert all((tmp_path / "coco" / im["file_name"]).is_file() for im in doc["images"])
@@ -76,8 +77,8 @@ def test_coco_round_trip_supersedes_and_card_counts(corpus: Path, tmp_path: Path
     assert "- annotator regions: 3" in write_card(corpus, result).read_text()
 
 
-def test_labelstudio_round_trip(corpus: Path, tmp_path: Path) -> None:
-    path, _ = export_review(corpus, LOW, "labelstudio", tmp_path / "ls")
+def test_labelstudio_polygon_round_trip(corpus: Path, tmp_path: Path) -> None:
+    path = export_review(corpus, LOW, "labelstudio", tmp_path / "ls", ls_shape="polygon").path
     tasks = json.loads(path.read_text())
     assert len(tasks) == 3 and (tmp_path / "ls/labeling_config.xml").read_text().count("<Label ") == 1
     # An annotator accepts the first task unchanged, relabels the second and adds a region to the third.
@@ -107,9 +108,9 @@ def test_polygon_conversion_is_close(corpus: Path) -> None:
 
 
 def test_unknown_format_and_label(corpus: Path, tmp_path: Path, make_corpus: Callable[..., Path]) -> None:
-    with pytest.raises(ConfigError, match="allowed: coco, labelstudio"):
+    with pytest.raises(ConfigError, match="allowed: coco, dicom-seg, labelstudio"):
         export_review(corpus, "TRUE", "nifti", tmp_path)
-    path, _ = export_review(corpus, LOW, "coco", tmp_path / "c")
+    path = export_review(corpus, LOW, "coco", tmp_path / "c").path
     doc = json.loads(path.read_text())
     doc["categories"][0]["name"] = "not_a_code"
     path.write_text(json.dumps(doc))
