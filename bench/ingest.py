@@ -94,7 +94,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         files = make_dataset(root / "data", args.n, args.size)
-        ray.init(include_dashboard=False, log_to_driver=False)
+        ray.init(address="local", include_dashboard=False, log_to_driver=False)
         pipeline(root / "data", root / "out-warm", limit=8)  # warm up Ray workers and imports
         t_pipe = pipeline(root / "data", root / "out")
         t_bare = bare_loop(files)

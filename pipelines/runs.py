@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import time
 import uuid
 from pathlib import Path
@@ -30,14 +31,32 @@ def new_run_id() -> str:
 def record_run(corpus_root: Path, run_id: str, **fields: Any) -> dict[str, Any]:
     """Create or update a run record (fields are merged into what is there)."""
     path = corpus_root / RUNS_DIR / f"{run_id}.json"
-    record = json.loads(path.read_text()) if path.is_file() else {"run_id": run_id, "pid": os.getpid()}
+    record = (json.loads(path.read_text()) if path.is_file()
+              else {"run_id": run_id, "pid": os.getpid(), "host": socket.gethostname()})
     record.update(fields)
     atomic_write_bytes(path, json.dumps(record, indent=1, sort_keys=True, default=str).encode())
     return record
 
 
 def list_runs(corpus_root: Path) -> list[dict[str, Any]]:
-    return [json.loads(p.read_text()) for p in sorted((corpus_root / RUNS_DIR).glob("*.json"))]
+    """Run records, oldest first; a `running` record whose process is gone (driver killed) shows `stale`."""
+    runs = [json.loads(p.read_text()) for p in sorted((corpus_root / RUNS_DIR).glob("*.json"))]
+    for r in runs:
+        if r.get("status") == "running" and r.get("host") == socket.gethostname() and not pid_alive(r.get("pid")):
+            r["status"] = "stale"
+    return runs
+
+
+def pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def publish(corpus_root: Path, version: str) -> None:

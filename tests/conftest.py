@@ -26,7 +26,7 @@ def ray_session() -> Iterator[None]:
     import ray
     import ray.data
 
-    ray.init(num_cpus=2, object_store_memory=400 * 1024 * 1024, include_dashboard=False,
+    ray.init(address="local", num_cpus=2, object_store_memory=400 * 1024 * 1024, include_dashboard=False,
              log_to_driver=False, runtime_env={"env_vars": {"PYTHONHASHSEED": "0"}})
     ray.data.DataContext.get_current().enable_progress_bars = False
     yield

@@ -38,6 +38,8 @@ def read_dicom(path: Path) -> DecodedImage:
         raise BadInput("missing_file", "the DICOM file does not exist")
     try:
         ds = pydicom.dcmread(path)
+        for _elem in ds.iterall():  # convert every raw element now: a corrupt VR/value fails here, not later
+            pass
     except Exception as err:  # InvalidDicomError, EOFError, struct errors on truncated headers…
         raise BadInput("unreadable", f"not a readable DICOM file ({type(err).__name__})") from None
     if "PixelData" not in ds and "FloatPixelData" not in ds and "DoubleFloatPixelData" not in ds:

@@ -14,7 +14,7 @@ from rich.table import Column, Table
 
 from pipelines.config import PipelineConfig, load_config
 from pipelines.registry import sources, stages
-from schemas.errors import ConfigError
+from schemas.errors import ConfigError, FatalError
 
 console = Console(stderr=False, highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -60,6 +60,15 @@ def run(
     except ConfigError as err:
         fail(err)
         raise
+    except OSError as err:  # permission denied, disk full, a path that is a file: one line, not a traceback
+        if cfg.model.debug:
+            raise
+        cause = innermost_os_error(err)
+        where = cause.filename or out
+        reason = cause.strerror or type(cause).__name__
+        fail(FatalError(f"cannot write the output at {where}: {reason}; nothing half-written is visible; "
+                        "fix it and re-run the same command to resume"), code=1)
+        raise
     console.print(
         f"shards: {result.shards_total} total, {result.shards_skipped} skipped (complete), "
         f"{len(result.shards_written)} written now"
@@ -78,6 +87,19 @@ def run(
 
     publish(result.out_dir.parent, cfg.version)
     console.print(f"published: {result.out_dir.parent / 'LATEST'} -> {cfg.version}")
+
+
+def innermost_os_error(err: BaseException) -> OSError:
+    """The first OSError with a file name along the explicit cause chain (through Ray's RayTaskError
+    and UDF wrappers), else `err` itself."""
+    e: BaseException | None = err
+    for _ in range(20):
+        if e is None:
+            break
+        if isinstance(e, OSError) and e.filename:
+            return e
+        e = e.__cause__ or getattr(e, "cause", None)
+    return err if isinstance(err, OSError) else OSError(str(err))
 
 
 def list_stages() -> None:

@@ -55,7 +55,7 @@ class ChexlocalizeSource(Source):
             name = f"{self.params.annotations_dir}/gt_segmentations_{split}.json"
             if not (self.root / name).is_file():
                 continue
-            data = json.loads((self.root / name).read_text())
+            data = json.loads((self.root / name).read_text(encoding="utf-8", errors="replace"))
             for img_id in sorted(data):
                 if self.params.limit is not None and n >= self.params.limit:
                     return

@@ -44,7 +44,7 @@ class CtRateParams(SourceParams):
 def read_csv_by_volume(path: Path) -> dict[str, tuple[dict[str, str], str]]:
     out: dict[str, tuple[dict[str, str], str]] = {}
     if path.is_file():
-        with open(path, newline="") as fh:
+        with open(path, newline="", encoding="utf-8", errors="replace") as fh:
             for lineno, row in enumerate(csv.DictReader(fh), start=2):
                 out[(row.get("VolumeName") or "").strip()] = (row, f"{path.parent.name}/{path.name}:{lineno}")
     return out
@@ -69,7 +69,7 @@ class CtRateSource(Source):
         path = self.root / self.params.masks_dir / "dataset.json"
         if not path.is_file():
             return {}
-        data = json.loads(path.read_text())
+        data = json.loads(path.read_text(encoding="utf-8", errors="replace"))
         out: dict[str, list[tuple[str, str | None]]] = {}
         for entries in data.values():
             for e in entries:

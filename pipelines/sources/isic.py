@@ -56,7 +56,7 @@ class IsicSource(Source):
         out: dict[str, list[Label]] = {}
         for path in sorted(self.root.rglob("*GroundTruth*.csv")):
             rel = path.relative_to(self.root).as_posix()
-            with open(path, newline="") as fh:
+            with open(path, newline="", encoding="utf-8", errors="replace") as fh:
                 reader = csv.DictReader(fh)
                 cols = reader.fieldnames or []
                 for lineno, row in enumerate(reader, start=2):

@@ -49,7 +49,8 @@ class KvasirSegSource(Source):
         prefix = "" if base == self.root else "Kvasir-SEG/"
         images = {p.stem: p for p in sorted((base / "images").glob("*.jpg"))}
         masks = {p.stem: p for p in sorted((base / "masks").glob("*.jpg"))}
-        boxes = json.loads((base / BOXES).read_text()) if (base / BOXES).is_file() else {}
+        boxes_path = base / BOXES
+        boxes = json.loads(boxes_path.read_text(encoding="utf-8", errors="replace")) if boxes_path.is_file() else {}
         for stem in sorted(set(masks) - set(images)):
             yield SourceLoss(self.name, "annotation", f"{prefix}masks/{stem}.jpg", "missing_file", "mask without image")
         for n, stem in enumerate(sorted(images)):

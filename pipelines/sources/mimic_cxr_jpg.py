@@ -42,7 +42,8 @@ def open_table(root: Path, stem: str) -> tuple[IO[str], str] | None:
         path = root / name
         if path.is_file():
             opener = gzip.open if name.endswith(".gz") else open
-            return opener(path, "rt", newline=""), name  # closed by the caller's `with`
+            # closed by the caller's `with`
+            return opener(path, "rt", newline="", encoding="utf-8", errors="replace"), name
     return None
 
 

@@ -54,7 +54,7 @@ class MsCxrSource(Source):
         index = self.index_path()
         images = self.params.images_root or self.root
         rows: dict[str, list[tuple[str, dict[str, str]]]] = {}
-        with open(index, newline="") as fh:
+        with open(index, newline="", encoding="utf-8", errors="replace") as fh:
             reader = csv.DictReader(fh)
             if (reader.fieldnames or [])[: len(COLUMNS)] != COLUMNS:
                 raise ValueError(f"{index.name}: unexpected header {reader.fieldnames}")

@@ -74,7 +74,7 @@ class MsdSource(Source):
         prefix = "" if task_dir == self.root else f"{task}/"
         desc_ref = f"{prefix}dataset.json"
         try:
-            desc = json.loads((task_dir / "dataset.json").read_text())
+            desc = json.loads((task_dir / "dataset.json").read_text(encoding="utf-8", errors="replace"))
             modality = str(desc["modality"].get(str(self.params.channel), ""))
             labels = {int(k): str(v) for k, v in desc["labels"].items()}
         except (ValueError, KeyError, AttributeError) as err:

@@ -44,7 +44,7 @@ def read_split(root: Path) -> dict[str, str]:
     for name, value in (("train_val_list.txt", "trainval"), ("test_list.txt", "test")):
         path = root / name
         if path.is_file():
-            for line in path.read_text().split():
+            for line in path.read_text(encoding="utf-8", errors="replace").split():
                 split[line.strip()] = value
     return split
 
@@ -76,7 +76,7 @@ class NihCxr14Source(Source):
         path = self.root / BOX_FILE
         if not path.is_file():
             return boxes, bad
-        with open(path, newline="") as fh:
+        with open(path, newline="", encoding="utf-8", errors="replace") as fh:
             reader = csv.reader(fh)
             header = next(reader, [])
             if not header or header[0] != "Image Index":
@@ -102,7 +102,7 @@ class NihCxr14Source(Source):
             bad_by_image[name].append(ref)
         seen: set[str] = set()
         n = 0
-        with open(index, newline="") as fh:
+        with open(index, newline="", encoding="utf-8", errors="replace") as fh:
             reader = csv.reader(fh)
             header = next(reader, [])
             if header[:2] != ["Image Index", "Finding Labels"]:

@@ -47,7 +47,7 @@ class RsnaPneumoniaSource(Source):
         path = self.root / CLASSES
         out: dict[str, tuple[str, str]] = {}
         if path.is_file():
-            with open(path, newline="") as fh:
+            with open(path, newline="", encoding="utf-8", errors="replace") as fh:
                 for lineno, row in enumerate(csv.DictReader(fh), start=2):
                     out.setdefault(row["patientId"].strip(), (row["class"].strip(), f"{CLASSES}:{lineno}"))
         return out
@@ -57,7 +57,7 @@ class RsnaPneumoniaSource(Source):
         boxes: dict[str, list[Annotation]] = defaultdict(list)
         order: list[str] = []
         losses: list[SourceLoss] = []
-        with open(path, newline="") as fh:
+        with open(path, newline="", encoding="utf-8", errors="replace") as fh:
             reader = csv.DictReader(fh)
             expected = ["patientId", "x", "y", "width", "height", "Target"]
             if reader.fieldnames != expected:

@@ -62,7 +62,7 @@ class SiimAcrSource(Source):
         else:
             raise FileNotFoundError(f"none of {INDEXES} in {self.root}")
         rows: dict[str, list[tuple[str, str]]] = {}
-        with open(self.root / name, newline="") as fh:
+        with open(self.root / name, newline="", encoding="utf-8", errors="replace") as fh:
             reader = csv.reader(fh)
             header = [h.strip() for h in next(reader, [])]
             if header[:2] != ["ImageId", "EncodedPixels"]:

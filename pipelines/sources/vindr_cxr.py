@@ -58,7 +58,7 @@ class VindrCxrSource(Source):
 
     def iter_index(self, index: str, folder: str, split: str) -> Iterator[SourceItem | SourceLoss]:
         groups: dict[str, list[tuple[str, dict[str, str]]]] = {}
-        with open(self.root / index, newline="") as fh:
+        with open(self.root / index, newline="", encoding="utf-8", errors="replace") as fh:
             reader = csv.DictReader(fh)
             needed = {"image_id", "class_name", "rad_id", "x_min", "y_min", "x_max", "y_max"}
             if not needed <= set(reader.fieldnames or []):
