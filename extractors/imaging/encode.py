@@ -8,6 +8,7 @@ RGB (the order `read_raster` returns) and written as such.
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 import cv2
 import imagehash
@@ -60,3 +61,12 @@ def phash(arr: np.ndarray) -> str:
 
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: str | Path) -> str:
+    """sha256 of a file, read in 1 MiB chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

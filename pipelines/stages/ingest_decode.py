@@ -3,14 +3,13 @@ its PNG, its REPORT and its dataset-GT regions. Logic in extractors/imaging and 
 
 from __future__ import annotations
 
-import hashlib
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field
 
-from extractors.imaging.encode import encode_png, phash, sha256_hex
+from extractors.imaging.encode import encode_png, phash, sha256_file, sha256_hex
 from extractors.imaging.intensity import to_uint8
 from extractors.records import gt_regions, image_record, report_records
 from pipelines.registry import register_stage
@@ -111,11 +110,7 @@ class IngestDecodeStage(Stage):
 @lru_cache(maxsize=64)
 def content_hash(path: str, size: int, mtime_ns: int) -> str:
     """sha256 of a file, cached per worker (the slices of one volume share it)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    return sha256_file(path)
 
 
 def _spacing_from_meta(meta: dict[str, Any], height: int, width: int) -> tuple[float, float] | None:

@@ -6,26 +6,18 @@ and ids live in the run registry, not here.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
 
+from extractors.imaging.encode import sha256_file
 from pipelines.writers.shard import PROGRESS_DIR, atomic_write_bytes, parquet_bytes
 from schemas.tables import QUARANTINE_SCHEMA, SCHEMA_VERSION
 
 MANIFEST = "manifest.json"
 SKIP_TOP = {MANIFEST, PROGRESS_DIR, "README.md", "qc"}
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def write_source_losses(out_dir: Path, losses: list[dict[str, Any]]) -> None:
@@ -52,7 +44,7 @@ def list_files(out_dir: Path) -> dict[str, dict[str, Any]]:
             continue
         size = path.stat().st_size
         prior = known.get(rel.as_posix())
-        sha = prior["sha256"] if prior and prior["bytes"] == size else file_sha256(path)
+        sha = prior["sha256"] if prior and prior["bytes"] == size else sha256_file(path)
         meta: dict[str, Any] = {"sha256": sha, "bytes": size}
         if path.suffix == ".parquet":
             meta["rows"] = pq.ParquetFile(path).metadata.num_rows

@@ -12,7 +12,6 @@ rows need to know about it (input size, normalisation, checkpoint sha256, licenc
 
 from __future__ import annotations
 
-import hashlib
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any, Literal
 
 import torch
 
+from extractors.imaging.encode import sha256_file
 from extractors.masks.sam.preprocess import Normalisation
 from schemas.errors import ConfigError
 
@@ -61,14 +61,6 @@ def resolve_device(device: str) -> torch.device:
     if device not in ("cpu", "cuda"):
         raise ConfigError("device", f"unknown device {device!r}", ["auto", "cpu", "cuda"])
     return torch.device(device)
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def load_backbone(
@@ -119,7 +111,7 @@ def _load_litemedsam(checkpoint: Path | None) -> SamBackbone:
         net=net,
         image_size=int(net.image_encoder.img_size),
         normalisation="minmax",
-        checkpoint_sha256=file_sha256(path),
+        checkpoint_sha256=sha256_file(path),
         license=licence,
         version=f"{LITEMEDSAM_PACKAGE}=={version(LITEMEDSAM_PACKAGE)}",
         accepts_points=False,
@@ -133,7 +125,7 @@ def _load_sam(model: str, checkpoint: Path) -> SamBackbone:
 
     net = sam_model_registry[model](checkpoint=None)
     net.load_state_dict(_read_state(checkpoint), strict=True)
-    return backbone_from_sam(net, model, file_sha256(checkpoint), LICENSES[model],
+    return backbone_from_sam(net, model, sha256_file(checkpoint), LICENSES[model],
                              f"segment-anything=={version('segment-anything')}")
 
 

@@ -7,7 +7,8 @@ import pytest
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.sam
 
-from extractors.masks.sam.models import file_sha256, load_backbone, resolve_device  # noqa: E402
+from extractors.imaging.encode import sha256_file  # noqa: E402
+from extractors.masks.sam.models import load_backbone, resolve_device  # noqa: E402
 from schemas.errors import ConfigError  # noqa: E402
 
 
@@ -34,7 +35,7 @@ def test_litemedsam_custom_checkpoint(tmp_path) -> None:  # type: ignore[no-unty
     path = tmp_path / "latest.pt"
     torch.save({"model": default.net.state_dict(), "epoch": 3}, path)
     custom = load_backbone("litemedsam", path, "cpu")
-    assert custom.checkpoint_sha256 == file_sha256(path) != default.checkpoint_sha256
+    assert custom.checkpoint_sha256 == sha256_file(path) != default.checkpoint_sha256
     assert custom.license == "unspecified"
     assert load_backbone("litemedsam", path, "cpu", license="CC-BY-4.0").license == "CC-BY-4.0"
     with pytest.raises(ConfigError, match="checkpoint"):
