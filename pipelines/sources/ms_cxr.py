@@ -98,5 +98,5 @@ class MsCxrSource(Source):
 def _int(v: str | None) -> int | None:
     try:
         return int(float(v or ""))
-    except ValueError:
+    except (ValueError, OverflowError):  # "abc", "1E310" (inf)
         return None

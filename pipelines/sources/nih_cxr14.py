@@ -14,6 +14,7 @@ with `No Finding`; box coordinates are floats in the 1024×1024 space of the dis
 from __future__ import annotations
 
 import csv
+import math
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
@@ -170,12 +171,13 @@ class NihCxr14Source(Source):
 def _int(v: str) -> int | None:
     try:
         return int(float(v))
-    except ValueError:
+    except (ValueError, OverflowError):  # "abc", "1E310" (inf)
         return None
 
 
 def _float(v: str) -> float | None:
     try:
-        return float(v)
+        x = float(v)
     except ValueError:
         return None
+    return x if math.isfinite(x) else None

@@ -60,3 +60,13 @@ def test_malformed_rows_are_losses_not_crashes(tmp_path: Path) -> None:
     assert [x.kind for x in losses] == ["malformed_row"]
     first = next(i for i in items if i.key == "00000001_000.png")
     assert first.errors and first.errors[0]["kind"] == "malformed_row"
+
+
+def test_overflowing_numbers_are_malformed_not_crashes(tmp_path: Path) -> None:
+    """Found by the fuzzer: '1E310' parses as inf, and int(inf) raised OverflowError out of the source."""
+    sample = write_nih_sample(tmp_path / "nih")
+    with open(sample.root / "Data_Entry_2017.csv", "a") as fh:
+        fh.write("0,,,,,,,,1E310,,\n")
+    items, _ = items_of(sample.root)
+    odd = next(i for i in items if i.key == "0")
+    assert odd.meta["original_height"] is None and odd.meta["original_pixel_spacing"] == [None, None]
