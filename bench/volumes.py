@@ -62,7 +62,7 @@ def bare_loop(files: list[Path]) -> tuple[float, int]:
 def pipeline(root: Path, axis: str) -> tuple[float, int, int]:
     t0 = time.perf_counter()
     slices = masks = 0
-    for item in MsdSource(MsdParams(root=root, axis=axis)).iter_items():  # type: ignore[arg-type]
+    for item in MsdSource(MsdParams(root=root, axis=axis)).items():  # type: ignore[arg-type]
         if not isinstance(item, SourceItem):
             continue
         sl, _spacing = read_nifti_slice(root / str(item.path), item.meta)

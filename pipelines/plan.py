@@ -105,7 +105,7 @@ def build_plan(cfg: PipelineConfig, salt: str) -> Plan:
         described.append(source.describe())
         counts: Counter[str] = Counter()
         items: dict[str, SourceItem] = {}
-        for rec in source.iter_items():
+        for rec in source.items():
             if isinstance(rec, SourceLoss):
                 losses.append(rec)
                 counts[rec.unit] += 1

@@ -121,7 +121,20 @@ class Source(ABC):
 
     @abstractmethod
     def iter_items(self) -> Iterator[SourceItem | SourceLoss]:
-        """Yield items in a deterministic order (the pipeline sorts anyway)."""
+        """Yield items in a deterministic order (the pipeline sorts anyway). Ignore `limit`: `items()`
+        applies it for every source."""
+
+    def items(self) -> Iterator[SourceItem | SourceLoss]:
+        """`iter_items()` cut after `params.limit` images (a sample of a large dataset): reading stops
+        there, so rows past the sample are neither read nor reported as losses."""
+        limit = self.params.limit
+        n = 0
+        for rec in self.iter_items():
+            if isinstance(rec, SourceItem):
+                if limit is not None and n >= limit:
+                    return
+                n += 1
+            yield rec
 
     def describe(self) -> dict[str, Any]:
         """Licence and citation, recorded in the manifest and the dataset card."""

@@ -54,14 +54,8 @@ class BratsSource(Source):
         return sorted(found, key=lambda p: p.relative_to(self.root).as_posix())
 
     def iter_items(self) -> Iterator[SourceItem | SourceLoss]:
-        n = 0
         for case_dir in self.case_dirs():
-            for rec in self.iter_case(case_dir):
-                if isinstance(rec, SourceItem):
-                    if self.params.limit is not None and n >= self.params.limit:
-                        return
-                    n += 1
-                yield rec
+            yield from self.iter_case(case_dir)
 
     def iter_case(self, case_dir: Path) -> Iterator[SourceItem | SourceLoss]:
         case = case_dir.name

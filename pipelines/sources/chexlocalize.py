@@ -50,21 +50,17 @@ class ChexlocalizeSource(Source):
     params: ChexlocalizeParams
 
     def iter_items(self) -> Iterator[SourceItem | SourceLoss]:
-        n = 0
         for split in SPLITS:
             name = f"{self.params.annotations_dir}/gt_segmentations_{split}.json"
             if not (self.root / name).is_file():
                 continue
             data = json.loads((self.root / name).read_text(encoding="utf-8", errors="replace"))
             for img_id in sorted(data):
-                if self.params.limit is not None and n >= self.params.limit:
-                    return
                 rel = image_rel(self.params.images_dir, split, img_id)
                 if rel is None or not (self.root / rel).is_file():
                     yield SourceLoss(self.name, "image", f"{name}#{img_id}", "missing_file",
                                      "segmentations for an absent image")
                     continue
-                n += 1
                 yield self.make_item(img_id, rel, split, data[img_id], name)
 
     def make_item(self, img_id: str, rel: str, split: str, masks: dict[str, dict], name: str) -> SourceItem:

@@ -81,7 +81,6 @@ class CtRateSource(Source):
 
     def iter_items(self) -> Iterator[SourceItem | SourceLoss]:
         findings = self.read_findings()
-        n = 0
         ds = self.root / "dataset"
         for folder, (split, long_name, short_name) in SPLITS.items():
             tables = {
@@ -90,12 +89,7 @@ class CtRateSource(Source):
                 "meta": read_csv_by_volume(ds / "metadata" / f"{long_name}_metadata.csv"),
             }
             for path in sorted((ds / folder).glob("*/*/*.nii.gz")):
-                for rec in self.iter_volume(path, split, tables, findings):
-                    if isinstance(rec, SourceItem):
-                        if self.params.limit is not None and n >= self.params.limit:
-                            return
-                        n += 1
-                    yield rec
+                yield from self.iter_volume(path, split, tables, findings)
 
     def iter_volume(self, path: Path, split: str, tables: dict[str, Any],
                     findings: dict[str, list[tuple[str, str | None]]]) -> Iterator[SourceItem | SourceLoss]:

@@ -73,11 +73,8 @@ class GenericFolderSource(Source):
         return None
 
     def iter_items(self) -> Iterator[SourceItem | SourceLoss]:
-        n = 0
         for image in sorted(self.root.glob(self.params.images)):
             rel = image.relative_to(self.root).as_posix()
-            if self.params.limit is not None and n >= self.params.limit:
-                return
             mask_rel = self.mask_rel(image)
             anns, errors = [], []
             if mask_rel is not None and not (self.root / mask_rel).is_file():
@@ -90,7 +87,6 @@ class GenericFolderSource(Source):
                 for value in self.values_in(mask_rel):
                     anns.append(Annotation(label=self.params.label_map[value], ref=f"{mask_rel}#{value}",
                                            mask={"format": "png", "path": mask_rel, "value": value}))
-            n += 1
             stem = image.name.split(".")[0]
             yield SourceItem(source=self.name, key=rel, input_ref=rel, path=rel,
                              format=FORMATS[image.suffix.lower()], root=str(self.root), patient=stem, study=stem,

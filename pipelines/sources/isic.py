@@ -84,13 +84,9 @@ class IsicSource(Source):
                 yield SourceLoss(self.name, "annotation", lab.ref, "missing_file", "ground-truth row, no image")
         for key in sorted(set(masks) - set(images)):
             yield SourceLoss(self.name, "annotation", masks[key], "missing_file", "mask without image")
-        n = 0
         for key in sorted(images):
             if self.params.require_mask and key not in masks:
                 continue
-            if self.params.limit is not None and n >= self.params.limit:
-                return
-            n += 1
             anns = [Annotation(label="lesion", ref=masks[key], mask={"format": "png", "path": masks[key], "value": 255})
                     ] if key in masks else []
             yield SourceItem(source=self.name, key=key, input_ref=images[key], path=images[key], format="jpg",

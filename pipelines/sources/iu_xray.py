@@ -47,7 +47,6 @@ class IuXraySource(Source):
     def iter_items(self) -> Iterator[SourceItem | SourceLoss]:
         files = sorted((self.root / self.params.reports_dir).glob("*.xml"),
                        key=lambda p: (int(p.stem) if p.stem.isdigit() else 1 << 30, p.name))
-        n = 0
         for path in files:
             rel = f"{self.params.reports_dir}/{path.name}"
             try:
@@ -59,14 +58,11 @@ class IuXraySource(Source):
             report = self.report(doc, rel)
             labels = self.labels(doc, rel)
             for img in doc.iter("parentImage"):
-                if self.params.limit is not None and n >= self.params.limit:
-                    return
                 image_id = img.get("id") or ""
                 img_rel = f"{self.params.images_dir}/{image_id}.png"
                 if not image_id or not (self.root / img_rel).is_file():
                     yield SourceLoss(self.name, "image", f"{rel}#{image_id}", "missing_file", "no such PNG")
                     continue
-                n += 1
                 yield SourceItem(source=self.name, key=image_id, input_ref=img_rel, path=img_rel, format="png",
                                  root=str(self.root), patient=uid, study=uid, modality="CR", body_part="CHEST",
                                  license=self.license, labels=list(labels), report=report,

@@ -53,9 +53,7 @@ class KvasirSegSource(Source):
         boxes = json.loads(boxes_path.read_text(encoding="utf-8", errors="replace")) if boxes_path.is_file() else {}
         for stem in sorted(set(masks) - set(images)):
             yield SourceLoss(self.name, "annotation", f"{prefix}masks/{stem}.jpg", "missing_file", "mask without image")
-        for n, stem in enumerate(sorted(images)):
-            if self.params.limit is not None and n >= self.params.limit:
-                return
+        for stem in sorted(images):
             rel = f"{prefix}images/{stem}.jpg"
             anns, errors = [], []
             if stem in masks:

@@ -99,11 +99,8 @@ class MimicCxrJpgSource(Source):
             raise FileNotFoundError(f"{PREFIX}-metadata.csv[.gz] not in {self.root}")
         splits, labels = self.read_splits(), self.read_labels()
         reports: dict[tuple[str, str], dict[str, str] | None] = {}
-        n = 0
         with opened[0] as fh:
             for lineno, row in enumerate(csv.DictReader(fh), start=2):
-                if self.params.limit is not None and n >= self.params.limit:
-                    return
                 ref = f"{opened[1]}:{lineno}"
                 dicom_id, subject, study = (row.get(k, "").strip() for k in ("dicom_id", "subject_id", "study_id"))
                 if not dicom_id or not subject.isdigit() or not study.isdigit():
@@ -115,7 +112,6 @@ class MimicCxrJpgSource(Source):
                     continue
                 if (subject, study) not in reports:
                     reports = {(subject, study): self.read_report(subject, study)}  # rows come study by study
-                n += 1
                 yield SourceItem(
                     source=self.name, key=dicom_id, input_ref=rel, path=rel, format="jpg", root=str(self.root),
                     patient=subject, study=study, split=splits.get(dicom_id), modality="CR",

@@ -60,9 +60,7 @@ class MsCxrSource(Source):
                 raise ValueError(f"{index.name}: unexpected header {reader.fieldnames}")
             for lineno, row in enumerate(reader, start=2):
                 rows.setdefault(row["dicom_id"].strip(), []).append((f"{index.name}:{lineno}", row))
-        for n, (dicom_id, group) in enumerate(rows.items()):
-            if self.params.limit is not None and n >= self.params.limit:
-                return
+        for dicom_id, group in rows.items():
             rel = group[0][1]["path"].strip()
             if not (images / rel).is_file():
                 for ref, _row in group:

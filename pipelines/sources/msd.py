@@ -60,14 +60,8 @@ class MsdSource(Source):
         return sorted(p for p in self.root.glob("Task*") if (p / "dataset.json").is_file())
 
     def iter_items(self) -> Iterator[SourceItem | SourceLoss]:
-        n = 0
         for task_dir in self.task_dirs():
-            for rec in self.iter_task(task_dir):
-                if isinstance(rec, SourceItem):
-                    if self.params.limit is not None and n >= self.params.limit:
-                        return
-                    n += 1
-                yield rec
+            yield from self.iter_task(task_dir)
 
     def iter_task(self, task_dir: Path) -> Iterator[SourceItem | SourceLoss]:
         task = task_dir.name

@@ -102,22 +102,18 @@ class NihCxr14Source(Source):
         for name, ref in bad_boxes:
             bad_by_image[name].append(ref)
         seen: set[str] = set()
-        n = 0
         with open(index, newline="", encoding="utf-8", errors="replace") as fh:
             reader = csv.reader(fh)
             header = next(reader, [])
             if header[:2] != ["Image Index", "Finding Labels"]:
                 raise ValueError(f"{index.name}: unexpected header {header[:2]}")
             for lineno, row in enumerate(reader, start=2):
-                if self.params.limit is not None and n >= self.params.limit:
-                    break
                 ref = f"{index.name}:{lineno}"
                 if len(row) < 11 or not row[0].strip():
                     yield SourceLoss(self.name, "image", ref, "malformed_row", f"expected 11 columns, got {len(row)}")
                     continue
                 name = row[0].strip()
                 seen.add(name)
-                n += 1
                 yield self.make_item(name, row, ref, images, boxes.get(name, []), bad_by_image.get(name, []), split)
         for name in sorted(set(boxes) - seen):
             for ann in boxes[name]:

@@ -80,9 +80,7 @@ class RsnaPneumoniaSource(Source):
                     boxes[pid].append(Annotation(label=BOX_LABEL, ref=ref, box_xywh=xywh))
         yield from losses
         classes = self.read_classes()
-        for i, pid in enumerate(order):
-            if self.params.limit is not None and i >= self.params.limit:
-                break
+        for pid in order:
             yield self.make_item(pid, boxes[pid], classes.get(pid))
 
     def make_item(self, pid: str, boxes: list[Annotation], cls: tuple[str, str] | None) -> SourceItem:

@@ -79,15 +79,11 @@ class SiimAcrSource(Source):
         keys = list(rows)
         if self.params.include_unlabelled:
             keys += sorted(set(dicoms) - set(rows))
-        n = 0
         for image_id in keys:
-            if self.params.limit is not None and n >= self.params.limit:
-                return
             if image_id not in dicoms:
                 for ref, _rle in rows[image_id]:
                     yield SourceLoss(self.name, "annotation", ref, "missing_file", "RLE row for an absent DICOM")
                 continue
-            n += 1
             yield self.make_item(image_id, *dicoms[image_id], rows.get(image_id, []))
 
     def make_item(self, image_id: str, rel: str, split: str | None, rows: list[tuple[str, str]]) -> SourceItem:

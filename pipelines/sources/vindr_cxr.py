@@ -45,16 +45,10 @@ class VindrCxrSource(Source):
     params: VindrCxrParams
 
     def iter_items(self) -> Iterator[SourceItem | SourceLoss]:
-        n = 0
         for index, folder, split in INDEXES:
             if not (self.root / index).is_file():
                 continue
-            for rec in self.iter_index(index, folder, split):
-                if isinstance(rec, SourceItem):
-                    if self.params.limit is not None and n >= self.params.limit:
-                        return
-                    n += 1
-                yield rec
+            yield from self.iter_index(index, folder, split)
 
     def iter_index(self, index: str, folder: str, split: str) -> Iterator[SourceItem | SourceLoss]:
         groups: dict[str, list[tuple[str, dict[str, str]]]] = {}

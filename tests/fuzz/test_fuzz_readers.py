@@ -161,7 +161,7 @@ def append_rows(path: Path, original: bytes, rows: list[str], encoding: str) -> 
 
 def assert_source_contract(source: Any, keys: set[str]) -> None:
     try:
-        records = list(source.iter_items())
+        records = list(source.items())
     except BadInput as err:
         assert err.kind in ERROR_KINDS
         return

@@ -14,7 +14,7 @@ from schemas.tables import SAMPLE_SCHEMA
 
 def rows_of(source: Source, split: str = "train") -> list[dict[str, Any]]:
     rows = []
-    for rec in source.iter_items():
+    for rec in source.items():
         if isinstance(rec, SourceItem):
             row = sample_row(rec, split)
             row.pop("split")

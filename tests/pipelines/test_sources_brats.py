@@ -11,7 +11,7 @@ from pipelines.sources.brats import BratsParams, BratsSource
 
 
 def read(root: Path, **kw: object) -> tuple[list[SourceItem], list[SourceLoss]]:
-    recs = list(BratsSource(BratsParams(root=root, **kw)).iter_items())
+    recs = list(BratsSource(BratsParams(root=root, **kw)).items())
     return [r for r in recs if isinstance(r, SourceItem)], [r for r in recs if isinstance(r, SourceLoss)]
 
 

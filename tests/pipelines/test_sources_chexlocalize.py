@@ -11,7 +11,7 @@ from pipelines.sources.chexlocalize import ChexlocalizeParams, ChexlocalizeSourc
 
 
 def read(root: Path, **kw: object) -> tuple[list[SourceItem], list[SourceLoss]]:
-    recs = list(ChexlocalizeSource(ChexlocalizeParams(root=root, **kw)).iter_items())
+    recs = list(ChexlocalizeSource(ChexlocalizeParams(root=root, **kw)).items())
     return [r for r in recs if isinstance(r, SourceItem)], [r for r in recs if isinstance(r, SourceLoss)]
 
 

@@ -12,7 +12,7 @@ from pipelines.sources.ct_rate import CtRateParams, CtRateSource
 
 
 def read(root: Path, **kw: object) -> tuple[list[SourceItem], list[SourceLoss]]:
-    recs = list(CtRateSource(CtRateParams(root=root, **kw)).iter_items())
+    recs = list(CtRateSource(CtRateParams(root=root, **kw)).items())
     return [r for r in recs if isinstance(r, SourceItem)], [r for r in recs if isinstance(r, SourceLoss)]
 
 

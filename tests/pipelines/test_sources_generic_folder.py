@@ -17,7 +17,7 @@ PARAMS: dict[str, object] = {"images": "images/*/*.png", "masks": "masks/{parent
 
 
 def read(root: Path, **kw: object) -> tuple[list[SourceItem], list[SourceLoss]]:
-    recs = list(GenericFolderSource(GenericFolderParams(root=root, **kw)).iter_items())
+    recs = list(GenericFolderSource(GenericFolderParams(root=root, **kw)).items())
     return [r for r in recs if isinstance(r, SourceItem)], [r for r in recs if isinstance(r, SourceLoss)]
 
 

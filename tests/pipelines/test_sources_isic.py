@@ -12,7 +12,7 @@ from pipelines.sources.isic import IsicParams, IsicSource
 
 
 def read(root: Path, **kw: object) -> tuple[list[SourceItem], list[SourceLoss]]:
-    recs = list(IsicSource(IsicParams(root=root, **kw)).iter_items())
+    recs = list(IsicSource(IsicParams(root=root, **kw)).items())
     return [r for r in recs if isinstance(r, SourceItem)], [r for r in recs if isinstance(r, SourceLoss)]
 
 

@@ -8,7 +8,7 @@ from pipelines.sources.iu_xray import IuXrayParams, IuXraySource
 
 
 def read(root: Path, **kw: object) -> tuple[list[SourceItem], list[SourceLoss]]:
-    recs = list(IuXraySource(IuXrayParams(root=root, **kw)).iter_items())
+    recs = list(IuXraySource(IuXrayParams(root=root, **kw)).items())
     return [r for r in recs if isinstance(r, SourceItem)], [r for r in recs if isinstance(r, SourceLoss)]
 
 

@@ -11,7 +11,7 @@ from pipelines.sources.kvasir_seg import KvasirSegParams, KvasirSegSource
 
 
 def read(root: Path, **kw: object) -> tuple[list[SourceItem], list[SourceLoss]]:
-    recs = list(KvasirSegSource(KvasirSegParams(root=root, **kw)).iter_items())
+    recs = list(KvasirSegSource(KvasirSegParams(root=root, **kw)).items())
     return [r for r in recs if isinstance(r, SourceItem)], [r for r in recs if isinstance(r, SourceLoss)]
 
 

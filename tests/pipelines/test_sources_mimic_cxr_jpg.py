@@ -8,7 +8,7 @@ from pipelines.sources.mimic_cxr_jpg import MimicCxrJpgParams, MimicCxrJpgSource
 
 
 def read(root: Path, **kw: object) -> tuple[list[SourceItem], list[SourceLoss]]:
-    recs = list(MimicCxrJpgSource(MimicCxrJpgParams(root=root, **kw)).iter_items())
+    recs = list(MimicCxrJpgSource(MimicCxrJpgParams(root=root, **kw)).items())
     return [r for r in recs if isinstance(r, SourceItem)], [r for r in recs if isinstance(r, SourceLoss)]
 
 

@@ -8,7 +8,7 @@ from pipelines.sources.ms_cxr import MsCxrParams, MsCxrSource
 
 
 def read(root: Path, **kw: object) -> tuple[list[SourceItem], list[SourceLoss]]:
-    recs = list(MsCxrSource(MsCxrParams(root=root, **kw)).iter_items())
+    recs = list(MsCxrSource(MsCxrParams(root=root, **kw)).items())
     return [r for r in recs if isinstance(r, SourceItem)], [r for r in recs if isinstance(r, SourceLoss)]
 
 

@@ -13,7 +13,7 @@ from pipelines.sources.msd import MsdParams, MsdSource
 
 
 def read(root: Path, **kw: object) -> tuple[list[SourceItem], list[SourceLoss]]:
-    recs = list(MsdSource(MsdParams(root=root, **kw)).iter_items())
+    recs = list(MsdSource(MsdParams(root=root, **kw)).items())
     return [r for r in recs if isinstance(r, SourceItem)], [r for r in recs if isinstance(r, SourceLoss)]
 
 

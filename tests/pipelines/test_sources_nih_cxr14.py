@@ -11,7 +11,7 @@ from pipelines.sources.nih_cxr14 import NihCxr14Params, NihCxr14Source
 
 
 def items_of(root: Path) -> tuple[list[SourceItem], list[SourceLoss]]:
-    recs = list(NihCxr14Source(NihCxr14Params(root=root)).iter_items())
+    recs = list(NihCxr14Source(NihCxr14Params(root=root)).items())
     return [r for r in recs if isinstance(r, SourceItem)], [r for r in recs if isinstance(r, SourceLoss)]
 
 
@@ -70,3 +70,12 @@ def test_overflowing_numbers_are_malformed_not_crashes(tmp_path: Path) -> None:
     items, _ = items_of(sample.root)
     odd = next(i for i in items if i.key == "0")
     assert odd.meta["original_height"] is None and odd.meta["original_pixel_spacing"] == [None, None]
+
+
+def test_limit_is_applied_once_for_every_source(tmp_path: Path) -> None:
+    """`limit` samples the first images; rows past the sample are not read, so their boxes are not
+    reported as orphan losses."""
+    sample = write_nih_sample(tmp_path / "nih")
+    recs = list(NihCxr14Source(NihCxr14Params(root=sample.root, limit=3)).items())
+    assert [r.key for r in recs if isinstance(r, SourceItem)] == sample.images[:3]
+    assert not [r for r in recs if isinstance(r, SourceLoss)]

@@ -9,7 +9,7 @@ from pipelines.sources.rsna_pneumonia import RsnaParams, RsnaPneumoniaSource
 
 
 def read(root: Path) -> tuple[list[SourceItem], list[SourceLoss]]:
-    recs = list(RsnaPneumoniaSource(RsnaParams(root=root)).iter_items())
+    recs = list(RsnaPneumoniaSource(RsnaParams(root=root)).items())
     return [r for r in recs if isinstance(r, SourceItem)], [r for r in recs if isinstance(r, SourceLoss)]
 
 

@@ -13,7 +13,7 @@ from pipelines.sources.siim_acr import SiimAcrParams, SiimAcrSource
 
 
 def read(root: Path, **kw: object) -> tuple[list[SourceItem], list[SourceLoss]]:
-    recs = list(SiimAcrSource(SiimAcrParams(root=root, **kw)).iter_items())
+    recs = list(SiimAcrSource(SiimAcrParams(root=root, **kw)).items())
     return [r for r in recs if isinstance(r, SourceItem)], [r for r in recs if isinstance(r, SourceLoss)]
 
 

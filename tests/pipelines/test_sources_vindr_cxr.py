@@ -12,7 +12,7 @@ from pipelines.sources.vindr_cxr import VindrCxrParams, VindrCxrSource
 
 
 def read(root: Path, **kw: object) -> tuple[list[SourceItem], list[SourceLoss]]:
-    recs = list(VindrCxrSource(VindrCxrParams(root=root, **kw)).iter_items())
+    recs = list(VindrCxrSource(VindrCxrParams(root=root, **kw)).items())
     return [r for r in recs if isinstance(r, SourceItem)], [r for r in recs if isinstance(r, SourceLoss)]
 
 
