@@ -47,7 +47,7 @@ def image_record(
         image_id=image_id,
         source=item["source"],
         source_key=item["key"],
-        source_path=item.get("path"),
+        source_path=meta["source_path"] if "source_path" in meta else item.get("path"),  # a source may hide its path
         patient_id=salted_hash(item["patient"], salt) if item.get("patient") else None,
         study_id=salted_hash(item["study"], salt) if item.get("study") else None,
         modality=item.get("modality") or modality,

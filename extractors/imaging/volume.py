@@ -226,3 +226,20 @@ def series_slice_spacing(positions: Sequence[float]) -> float | None:
     if len(positions) < 2:
         return None
     return float(np.median(np.diff(np.asarray(positions, float))))
+
+
+def canonical_geometry(affine: np.ndarray, shape: Sequence[int]) -> tuple[
+        np.ndarray, tuple[int, int, int], tuple[float, float, float], np.ndarray]:
+    """For voxels of `shape` (3D) under `affine` (voxel → RAS mm): the nibabel orientation that takes
+    them to the closest canonical RAS+ axes (for `nib.orientations.apply_orientation`), and the
+    canonical shape, spacing (mm along x, y, z) and affine. What `read_header` does for a NIfTI file,
+    for volumes built from other headers (DICOM series)."""
+    affine = np.asarray(affine, dtype=float)
+    ornt = nib.orientations.io_orientation(affine)
+    canon_shape = [0, 0, 0]
+    for src, (dst, _flip) in enumerate(ornt):
+        canon_shape[int(dst)] = int(shape[src])
+    canon_affine = affine @ nib.orientations.inv_ornt_aff(ornt, tuple(int(s) for s in shape[:3]))
+    zooms = np.sqrt((canon_affine[:3, :3] ** 2).sum(axis=0))
+    return (ornt, (canon_shape[0], canon_shape[1], canon_shape[2]),
+            (float(zooms[0]), float(zooms[1]), float(zooms[2])), canon_affine)

@@ -3,7 +3,8 @@
 `write_dicom` builds the tag set public chest-film challenges ship (RSNA Pneumonia, SIIM-ACR: CR/DX
 or Secondary Capture with patient, study, series and image modules), plus CT/MR images with a
 rescale and a window. Identifying values (name, birth date, accession, anything in `extra`) are
-written on purpose, so tests can assert they never reach an output. UIDs are derived from the
+written on purpose, so tests can assert they never reach an output; `phi` plants more of them (any
+header keyword, and `private` for a value in a private element) after everything else. UIDs are derived from the
 inputs (`generate_uid(entropy_srcs=...)`) and pydicom adds no timestamps: the same call writes the
 same bytes. `compress_jpeg=True` writes JPEG Baseline (8-bit grayscale only): pydicom 3 has no
 JPEG Baseline encoder, so frames are encoded with Pillow and encapsulated.
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,9 @@ SOP_CLASSES: dict[str, str] = {
 SOP_ALIASES = {"CR": "CR Image Storage", "DX": "Digital X-Ray Image Storage - For Presentation",
                "CT": "CT Image Storage", "MR": "MR Image Storage", "SC": "Secondary Capture Image Storage"}
 JPEG_QUALITY = 95
+PRIVATE_GROUP = 0x0011
+PRIVATE_CREATOR = "MEDGROUND PHI TEST"
+PRIVATE_KEY = "private"  # `phi` key whose value goes into a private LO element (0011,xx10)
 
 
 def write_dicom(
@@ -68,6 +72,7 @@ def write_dicom(
     burned_in: bool | None = None,
     compress_jpeg: bool = False,
     extra: dict[str, Any] | None = None,
+    phi: Mapping[str, str] | None = None,
 ) -> Path:
     """Write `pixels` (HxW, or FxHxW multi-frame; uint8, uint16 or int16) as a DICOM file at `path`."""
     path = Path(path)
@@ -123,10 +128,20 @@ def write_dicom(
         ds.WindowWidth = [_ds(float(w[1])) for w in windows]  # type: ignore[index]
     for keyword, value in sorted((extra or {}).items()):
         setattr(ds, keyword, value)
+    plant_phi(ds, phi or {})
     _set_pixels(ds, arr, photometric, compress_jpeg)
     path.parent.mkdir(parents=True, exist_ok=True)
     ds.save_as(path, enforce_file_format=True)
     return path
+
+
+def plant_phi(ds: Dataset, phi: Mapping[str, str]) -> None:
+    """Write identifying values on purpose: header keywords, and `private` into a private element."""
+    for keyword, value in sorted(phi.items()):
+        if keyword == PRIVATE_KEY:
+            ds.private_block(PRIVATE_GROUP, PRIVATE_CREATOR, create=True).add_new(0x10, "LO", value)
+        else:
+            setattr(ds, keyword, value)
 
 
 def truncate_file(path: Path, keep_bytes: int) -> Path:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import random
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,9 +48,11 @@ class RsnaSample:
 
 
 def write_rsna_sample(
-    root: Path, size: int = 256, broken: bool = True, seed: int = 7, repeat: int = 1
+    root: Path, size: int = 256, broken: bool = True, seed: int = 7, repeat: int = 1,
+    phi: Mapping[str, str] | None = None,
 ) -> RsnaSample:
-    """Write the sample; `repeat` > 1 writes the cases that many times (distinct images), for benchmarks."""
+    """Write the sample; `repeat` > 1 writes the cases that many times (distinct images), for benchmarks;
+    `phi`: more identifying header values to plant (see `samples.dicom.write_dicom`)."""
     rng = random.Random(seed)
     images = root / "stage_2_train_images"
     images.mkdir(parents=True, exist_ok=True)
@@ -88,6 +91,7 @@ def write_rsna_sample(
                 "PatientSex": "F" if i % 2 else "M",
                 "PatientAge": f"{30 + i:03d}Y",
             },
+            phi=phi,
         )
         out.patient_ids.append(pid)
         if broken and i == len(cases) - 1:

@@ -8,6 +8,7 @@ and one with malformed EncodedPixels.
 from __future__ import annotations
 
 import csv
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,7 +33,9 @@ class SiimSample:
     bad_rows: list[str] = field(default_factory=list)
 
 
-def write_siim_sample(root: Path, size: int = 256, broken: bool = True) -> SiimSample:
+def write_siim_sample(root: Path, size: int = 256, broken: bool = True,
+                      phi: Mapping[str, str] | None = None) -> SiimSample:
+    """`phi`: more identifying header values to plant (see `samples.dicom.write_dicom`)."""
     out = SiimSample(root)
     rows: list[list[str]] = []
     for i, comps in enumerate(CASES):
@@ -52,7 +55,7 @@ def write_siim_sample(root: Path, size: int = 256, broken: bool = True) -> SiimS
         write_dicom(root / "dicom-images-train" / study / series / f"{image_id}.dcm", to_uint8(img), modality="CR",
                     patient_id=f"{i:08d}", patient_name=PHI["PatientName"], birth_date=PHI["PatientBirthDate"],
                     study_uid=study, series_uid=series, sop_uid=image_id, view_position="PA", body_part="CHEST",
-                    pixel_spacing=(0.168, 0.168), compress_jpeg=True)
+                    pixel_spacing=(0.168, 0.168), compress_jpeg=True, phi=phi)
         out.image_ids.append(image_id)
         out.masks[image_id] = masks
     if broken:

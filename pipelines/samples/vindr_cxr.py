@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,7 +38,9 @@ class VindrSample:
     bad_rows: list[int] = field(default_factory=list)  # CSV line numbers
 
 
-def write_vindr_sample(root: Path, size: int = 256, broken: bool = True) -> VindrSample:
+def write_vindr_sample(root: Path, size: int = 256, broken: bool = True,
+                       phi: Mapping[str, str] | None = None) -> VindrSample:
+    """`phi`: more identifying header values to plant (see `samples.dicom.write_dicom`)."""
     out = VindrSample(root)
     cases = [*CASES, [("Cardiomegaly", "R8", (90, 150, 200, 200))]] if broken else CASES
     for i, rows in enumerate(cases):
@@ -56,7 +59,7 @@ def write_vindr_sample(root: Path, size: int = 256, broken: bool = True) -> Vind
         write_dicom(root / "train" / f"{image_id}.dicom", (4095 - pixels) if mono1 else pixels, modality="DX",
                     photometric="MONOCHROME1" if mono1 else "MONOCHROME2", patient_id=image_id,
                     patient_name=PHI["PatientName"], birth_date=PHI["PatientBirthDate"], body_part="CHEST",
-                    pixel_spacing=(0.14, 0.14))
+                    pixel_spacing=(0.14, 0.14), phi=phi)
         out.image_ids.append(image_id)
     if broken:
         out.rows.insert(1, [out.image_ids[0], "Cardiomegaly", 3, "R10", "91.0", "abc", "199.0", "201.0"])

@@ -104,6 +104,10 @@ class IngestDecodeStage(Stage):
             from extractors.imaging.volume import read_nifti_slice
 
             return read_nifti_slice(path, item.get("meta") or {})
+        if fmt == "dicom_series":
+            from extractors.imaging.series import read_series_slice
+
+            return read_series_slice(Path(item["root"]), item.get("meta") or {})
         raise BadInput("unreadable", f"unsupported format {fmt!r}")
 
 
