@@ -68,6 +68,7 @@ def image_record(
         license=item.get("license"),
         sha256=png_sha256,
         phash=phash,
+        dup_group=item.get("dup_group"),  # set by the plan's pre-scan (near duplicates share a split)
     )
     return rec
 

@@ -13,7 +13,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -35,6 +35,26 @@ class RayConfig(BaseModel):
     num_cpus: int | None = None  # local Ray only
     object_store_memory_mb: int = Field(default=1024, ge=128)  # local Ray only; spills beyond
     shards_per_wave: int = Field(default=8, ge=1)  # bounds memory: shards processed per Ray job
+    dashboard: bool = False  # local Ray only: start the Ray dashboard (needs `ray[default]`)
+
+
+class RetriesConfig(BaseModel):
+    """Bounded retries of named transient failures (RetryableError, timeouts, EIO/EAGAIN/...)."""
+
+    model_config = ConfigDict(extra="forbid")
+    attempts: int = Field(default=3, ge=1, le=20)  # tries per row, and per Ray task, before giving up
+    backoff_s: float = Field(default=0.1, ge=0, le=60)  # wait before the first retry; doubles each time
+
+
+class ScanConfig(BaseModel):
+    """The pre-scan before splits: content hashes (exact copies, incremental runs) and near duplicates."""
+
+    model_config = ConfigDict(extra="forbid")
+    enabled: bool = True  # False: no pre-scan (no duplicate groups; incremental runs match inputs by index only)
+    near_duplicates: bool = True  # pHash groups; False: exact copies only
+    max_distance: int = Field(default=4, ge=0, le=16)  # Hamming distance on the 64-bit pHash
+    scope: Literal["across", "within"] = "across"  # near duplicates across sources, or within each source
+    ray_above: int = Field(default=256, ge=0)  # scan in the driver process up to this many files, else on Ray
 
 
 class StepConfig(BaseModel):
@@ -56,7 +76,18 @@ class PipelineConfigModel(BaseModel):
     sources: list[StepConfig] = Field(min_length=1)
     stages: list[StepConfig] = Field(min_length=1)
     ray: RayConfig = Field(default_factory=RayConfig)
+    retries: RetriesConfig = Field(default_factory=RetriesConfig)
+    scan: ScanConfig = Field(default_factory=ScanConfig)
+    gates: dict[str, float] = Field(default_factory=dict)  # QC release gates on top of qc.gates.DEFAULT_GATES
     debug: bool = False
+
+    @field_validator("gates")
+    @classmethod
+    def _gates(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = [k for k in v if not (k.endswith("_max") or k.endswith("_min"))]
+        if bad:
+            raise ValueError(f"gate {bad[0]!r} must be <metric>_max or <metric>_min")
+        return v
 
     @field_validator("splits")
     @classmethod
@@ -114,8 +145,14 @@ class PipelineConfig:
         return salt
 
     def fingerprint(self) -> str:
-        """Hash of what determines the output bytes (not the Ray settings)."""
-        data = {k: v for k, v in self.raw.items() if k not in ("ray", "debug")}
+        """Hash of what determines the output bytes (not the Ray or retry settings: a resume may change them)."""
+        data = {k: v for k, v in self.raw.items() if k not in ("ray", "debug", "retries", "gates")}
+        return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+    def content_fingerprint(self) -> str:
+        """The fingerprint without `version`: what an incremental run must share with the version it
+        builds on (same sources, stages and parameters)."""
+        data = {k: v for k, v in self.raw.items() if k not in ("ray", "debug", "retries", "gates", "version")}
         return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 

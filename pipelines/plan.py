@@ -1,8 +1,13 @@
-"""Plan a run: enumerate sources, assign splits by patient, cut deterministic shards.
+"""Plan a run: enumerate sources, fingerprint inputs, group duplicates, assign splits, cut shards.
 
-Runs on the driver and reads only index files. The plan is a pure function of the inputs and the
-config (sorted by sample key), so the same inputs give the same shards, and a re-run can skip the
-shards already complete.
+Runs on the driver and reads only index files; the pre-scan (pipelines/scan.py) reads the image
+files once for their content hash and pHash, in the driver or on Ray. The plan is a pure function of
+the inputs and the config (sorted by sample key), so the same inputs give the same shards, and a
+re-run can skip the shards already complete.
+
+Every input gets an `input_hash` (its file's content hash plus the item's labels, boxes, report and
+duplicate group): an incremental run (pipelines/incremental.py) reuses the shards of a previous
+version whose inputs all still have the same hash, and plans only the rest.
 """
 
 from __future__ import annotations
@@ -10,14 +15,22 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from extractors.dedup import UnionFind, duplicate_groups, group_id
 from extractors.deid import salted_hash
+from extractors.imaging.fingerprint import Fingerprint, image_identity
 from pipelines.config import PipelineConfig
 from pipelines.sources.base import SourceItem, SourceLoss
+from pipelines.splits import Member, assign_split, component_splits, components, split_of
+
+__all__ = ["Plan", "assign_split", "build_plan", "cut_shards", "mark_report_anchors", "sample_row", "split_of"]
 
 UNITS_OF_ITEM = {"annotation": "annotations", "label": "labels"}
+SCAN_STAGE = "scan"
 
 
 @dataclass
@@ -26,23 +39,13 @@ class Plan:
     losses: list[SourceLoss]
     inputs: dict[str, dict[str, int]]  # source -> unit -> count of inputs seen
     sources: list[dict[str, Any]] = field(default_factory=list)  # licence/citation of each source
+    input_hashes: dict[str, str] = field(default_factory=dict)  # sample key -> input hash
+    splits: dict[str, str] = field(default_factory=dict)  # sample key -> split
+    dedup: dict[str, int] = field(default_factory=dict)  # duplicate-group statistics
 
     @property
     def n_samples(self) -> int:
         return sum(len(v) for v in self.shards.values())
-
-
-def assign_split(official: str | None, group_key: str, salt: str, fractions: dict[str, float]) -> str:
-    """The dataset's official split where it names one of ours; `trainval` is hashed into train/val
-    only (so official test images stay the only test images); otherwise hashed into all splits."""
-    if official in fractions:
-        return official
-    if official == "trainval":
-        sub = {k: v for k, v in fractions.items() if k in ("train", "val") and v > 0}
-        total = sum(sub.values())
-        if total > 0:
-            return split_of(group_key, salt, {k: v / total for k, v in sub.items()})
-    return split_of(group_key, salt, fractions)
 
 
 def mark_report_anchors(items: list[SourceItem]) -> None:
@@ -56,18 +59,6 @@ def mark_report_anchors(items: list[SourceItem]) -> None:
             item.report = {**item.report, "anchor": first[ref] == item.key}
 
 
-def split_of(group_key: str, salt: str, fractions: dict[str, float]) -> str:
-    """Deterministic split from a salted hash of the patient (or duplicate group) key."""
-    h = int(hashlib.sha256(f"{salt}|split|{group_key}".encode()).hexdigest()[:12], 16) / float(16**12)
-    acc = 0.0
-    names = [n for n in ("train", "val", "test") if n in fractions]
-    for name in names:
-        acc += fractions[name]
-        if h < acc:
-            return name
-    return names[-1]
-
-
 def count_inputs(item: SourceItem, counts: Counter[str]) -> None:
     counts["image"] += 1
     counts["annotation"] += len(item.annotations)
@@ -77,13 +68,14 @@ def count_inputs(item: SourceItem, counts: Counter[str]) -> None:
         counts[err["unit"]] += 1  # item-level losses of sub-records that never became annotations
 
 
-def sample_row(item: SourceItem, split: str) -> dict[str, Any]:
+def sample_row(item: SourceItem | dict[str, Any], split: str) -> dict[str, Any]:
+    data = item.to_dict() if isinstance(item, SourceItem) else item
     return {
-        "sample_key": f"{item.source}:{item.key}",
+        "sample_key": f"{data['source']}:{data['key']}",
         "shard": "",
         "split": split,
         "status": "ok",
-        "item": json.dumps(item.to_dict(), sort_keys=True),
+        "item": json.dumps(data, sort_keys=True),
         "image_png": None,
         "image": None,
         "reports": [],
@@ -94,44 +86,140 @@ def sample_row(item: SourceItem, split: str) -> dict[str, Any]:
     }
 
 
-def build_plan(cfg: PipelineConfig, salt: str) -> Plan:
-    rows: list[dict[str, Any]] = []
+def collect(cfg: PipelineConfig) -> tuple[dict[str, dict[str, Any]], list[SourceLoss], dict[str, dict[str, int]],
+                                           list[dict[str, Any]]]:
+    """Every source's items (sample key → item dict), its losses, input counts and description."""
+    items: dict[str, dict[str, Any]] = {}
     losses: list[SourceLoss] = []
     inputs: dict[str, dict[str, int]] = {}
     described: list[dict[str, Any]] = []
-    fractions = cfg.model.splits
     for bound in cfg.sources:
         source = bound.build()
         described.append(source.describe())
         counts: Counter[str] = Counter()
-        items: dict[str, SourceItem] = {}
+        seen: dict[str, SourceItem] = {}
         for rec in source.items():
             if isinstance(rec, SourceLoss):
                 losses.append(rec)
                 counts[rec.unit] += 1
-            elif rec.key in items:
+            elif rec.key in seen:
                 losses.append(SourceLoss(rec.source, "image", rec.input_ref, "malformed_row", "duplicate key"))
                 counts["image"] += 1
             else:
-                items[rec.key] = rec
-        mark_report_anchors(list(items.values()))
-        for rec in items.values():
+                seen[rec.key] = rec
+        mark_report_anchors(list(seen.values()))
+        for rec in seen.values():
             count_inputs(rec, counts)
-            split = assign_split(rec.split, rec.patient or rec.key, salt, fractions)
-            rows.append(sample_row(rec, split))
+            items[f"{rec.source}:{rec.key}"] = rec.to_dict()
         inputs[bound.name] = {u: counts.get(u, 0) for u in ("image", "annotation", "label", "report")}
-    return Plan(shards=cut_shards(rows, cfg.model.shard_size), losses=losses, inputs=inputs, sources=described)
+    return items, losses, inputs, described
 
 
-def cut_shards(rows: list[dict[str, Any]], shard_size: int) -> dict[str, list[dict[str, Any]]]:
+def find_duplicates(
+    items: dict[str, dict[str, Any]], prints: dict[str, Fingerprint], max_distance: int | None, within_source: bool
+) -> tuple[dict[str, str], dict[str, str]]:
+    """(sample key → duplicate group, duplicate sample key → the key kept). Exact copies (same bytes,
+    same slice) are one image: the first by sample key is kept, the others are quarantined. Near
+    duplicates (pHash within `max_distance`) are kept and grouped; groups are closed transitively."""
+    by_identity: dict[str, list[str]] = defaultdict(list)
+    for key in sorted(items):
+        fp = prints.get(key)
+        if fp is not None and fp.content_sha256:
+            by_identity[image_identity(fp.content_sha256, items[key].get("meta") or {})].append(key)
+    uf = UnionFind()
+    copies: dict[str, str] = {}
+    for keys in by_identity.values():
+        for k in keys[1:]:
+            copies[k] = keys[0]
+            uf.union(keys[0], k)
+    if max_distance is not None:
+        hashes = [(k, int(fp.phash, 16)) for k, fp in sorted(prints.items()) if fp.phash and k not in copies]
+        scope = {k: items[k]["source"] for k, _ in hashes} if within_source else None
+        for key, gid in duplicate_groups(hashes, max_distance, scope).items():
+            uf.union(f"near:{gid}", key)
+    groups: dict[str, str] = {}
+    for members in uf.groups().values():
+        keys = [str(m) for m in members if not str(m).startswith("near:")]
+        if len(keys) > 1:
+            gid = group_id(keys)
+            groups.update({k: gid for k in keys})
+    return groups, copies
+
+
+def input_hash(item: dict[str, Any], fp: Fingerprint | None) -> str:
+    """What an input is, for incremental runs: its pixels (content hash and slice) and everything the
+    dataset says about it, but not where the dataset sits on disk (`root`)."""
+    content = image_identity(fp.content_sha256, item.get("meta") or {}) if fp and fp.content_sha256 else "missing"
+    masks = (fp.masks_sha256 if fp else None) or "-"
+    body = json.dumps({k: v for k, v in item.items() if k != "root"}, sort_keys=True, default=str)
+    return hashlib.sha256(f"{content}\n{masks}\n{body}".encode()).hexdigest()
+
+
+def duplicate_quarantine(row: dict[str, Any], item: dict[str, Any], kept: str) -> None:
+    kept_source = kept.split(":", 1)[0]
+    row["status"] = "quarantined"
+    row["quarantine"] = [{
+        "source": item["source"], "unit": "image", "input_ref": item.get("input_ref") or item["key"],
+        "stage": SCAN_STAGE, "error_kind": "duplicate",
+        "message": f"exact copy (same pixels file) of an input of {kept_source} that is kept; duplicate group "
+                   f"{item.get('dup_group')}",
+        "image_id": None,
+    }]
+
+
+def build_plan(
+    cfg: PipelineConfig,
+    salt: str,
+    *,
+    cache_root: Path | None = None,
+    pins: dict[str, str] | None = None,
+    log: Callable[[str], None] | None = None,
+) -> Plan:
+    items, losses, inputs, described = collect(cfg)
+    sc = cfg.model.scan
+    prints: dict[str, Fingerprint] = {}
+    if sc.enabled:
+        from pipelines.scan import scan
+
+        prints = scan(items, with_phash=sc.near_duplicates, cache_root=cache_root, ray_above=sc.ray_above, log=log)
+    groups, copies = find_duplicates(
+        items, prints, sc.max_distance if sc.near_duplicates else None, sc.scope == "within")
+    members = []
+    for key, item in items.items():
+        item["dup_group"] = groups.get(key)
+        members.append(Member(key, str(item.get("patient") or item["key"]), item["source"], item.get("split"),
+                              groups.get(key)))
+    splits: dict[str, str] = {}
+    conflicts = 0
+    for comp in components(members):
+        out, conflict = component_splits(comp, salt, cfg.model.splits, pins)
+        splits.update(out)
+        conflicts += int(conflict and any(m.dup_group for m in comp))
+    rows, hashes = [], {}
+    for key in sorted(items):
+        item = items[key]
+        row = sample_row(item, splits[key])
+        if key in copies:
+            duplicate_quarantine(row, item, copies[key])
+        rows.append(row)
+        hashes[key] = input_hash(item, prints.get(key))
+    dedup = {"duplicate_groups": len(set(groups.values())), "images_in_groups": len(groups),
+             "exact_copies_quarantined": len(copies), "groups_across_official_splits": conflicts}
+    return Plan(shards=cut_shards(rows, cfg.model.shard_size), losses=losses, inputs=inputs, sources=described,
+                input_hashes=hashes, splits=splits, dedup=dedup)
+
+
+def cut_shards(rows: list[dict[str, Any]], shard_size: int, tag: str = "") -> dict[str, list[dict[str, Any]]]:
+    """Rows → `<split>-[<tag>-]NNNNNN` shards, by sorted sample key (the split prefix names the split)."""
     by_split: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
         by_split[row.pop("split")].append(row)
     shards: dict[str, list[dict[str, Any]]] = {}
+    prefix = f"{tag}-" if tag else ""
     for split in sorted(by_split):
         ordered = sorted(by_split[split], key=lambda r: r["sample_key"])
         for i in range(0, len(ordered), shard_size):
-            name = f"{split}-{i // shard_size:06d}"
+            name = f"{split}-{prefix}{i // shard_size:06d}"
             for r in ordered[i : i + shard_size]:
                 r["shard"] = name
             shards[name] = ordered[i : i + shard_size]

@@ -31,7 +31,9 @@ ERROR_KINDS = (
     "phi_risk",  # burned-in annotation / secondary capture: needs review before use
     "rule_violation",  # an ontology rule configured to quarantine
     "stage_error",  # an unexpected exception inside a stage (bug or unforeseen input)
+    "transient",  # a named transient failure (I/O hiccup, timeout) still failing after the bounded retries
     "parent_quarantined",  # an annotation/label/report whose image was quarantined
+    "duplicate",  # an exact copy (same pixel file, same slice) of an input that is kept (stage `scan`)
 )
 SAMPLE_STATUSES = ("ok", "quarantined")
 

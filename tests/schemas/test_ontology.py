@@ -36,6 +36,7 @@ SPINE_CODES = [
 ]
 SOURCES = [
     "nih_cxr14",
+    "tcia",
     "rsna_pneumonia",
     "vindr_cxr",
     "siim_acr",
