@@ -9,12 +9,18 @@ YAML config before Ray starts).
 Per-row accounting is built in: `process_batch` calls `process_sample` for each sample that is still
 `ok`; a `BadInput` quarantines that sample (with this stage's name and the error kind); any other
 exception quarantines it as `stage_error` unless the run is in debug mode, where it is re-raised.
-Partial losses (one bad box among good ones) are recorded by the stage itself with `quarantine()`.
+Named transient failures (`RetryableError`, timeouts, connection resets, EIO/EAGAIN/...) are retried
+on a fresh copy of the sample a bounded number of times with exponential backoff, then quarantined as
+`transient`. Partial losses (one bad box among good ones) are recorded by the stage itself with
+`quarantine()`. After each batch, `last_batch` holds its counts (rows, quarantined, retries, seconds).
 """
 
 from __future__ import annotations
 
+import copy
+import errno
 import json
+import time
 from abc import ABC
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -22,7 +28,7 @@ from typing import Any, ClassVar
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict
 
-from schemas.errors import BadInput
+from schemas.errors import BadInput, RetryableError
 from schemas.tables import SAMPLE_SCHEMA
 
 Sample = dict[str, Any]
@@ -52,6 +58,32 @@ class RunContext:
     run_id: str = "local"
     debug: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    retry_attempts: int = 3  # tries per row on a transient failure (config `retries.attempts`)
+    retry_backoff_s: float = 0.1  # wait before the first retry, doubled each time (`retries.backoff_s`)
+
+
+# OS errors worth another try; ENOENT, EACCES, ENOSPC and the like are not transient
+TRANSIENT_ERRNOS = frozenset({errno.EIO, errno.EAGAIN, errno.EINTR, errno.ETIMEDOUT, errno.ECONNRESET, errno.EBUSY})
+
+
+def is_transient(err: BaseException) -> bool:
+    """A named transient failure: worth retrying a bounded number of times."""
+    if isinstance(err, RetryableError | TimeoutError | ConnectionError):
+        return True
+    return isinstance(err, OSError) and err.errno in TRANSIENT_ERRNOS
+
+
+@dataclass
+class BatchStats:
+    """What one `process_batch` call did: reported to the run's progress counters."""
+
+    rows: int = 0  # rows in the batch (quarantined ones pass through)
+    quarantined: int = 0  # rows this stage quarantined
+    retries: int = 0  # extra attempts made on transient failures
+    gave_up: int = 0  # rows quarantined as `transient` after the last attempt
+    seconds: float = 0.0  # wall time of the batch
+    errors: dict[str, int] = field(default_factory=dict)  # class name of each retried error -> count
+    shards: list[str] = field(default_factory=list)  # shards of the rows that were retried
 
 
 class Stage(ABC):
@@ -69,6 +101,7 @@ class Stage(ABC):
         self.params = params if params is not None else self.Params()
         self.ctx = ctx if ctx is not None else RunContext(salt="")
         self._ready = False
+        self.last_batch = BatchStats()
 
     # ---- contract -----------------------------------------------------------------------------
     @classmethod
@@ -91,21 +124,48 @@ class Stage(ABC):
         if not self._ready:
             self.setup()
             self._ready = True
+        start = time.perf_counter()
+        self.last_batch = stats = BatchStats(rows=table.num_rows)
         rows = table.to_pylist()
+        ok_in = sum(r["status"] == "ok" for r in rows)
         out = [self._run_one(row) for row in rows]
+        stats.quarantined = ok_in - sum(r["status"] == "ok" for r in out)
+        stats.seconds = time.perf_counter() - start
         return pa.Table.from_pylist(out, schema=SAMPLE_SCHEMA)
 
     def _run_one(self, sample: Sample) -> Sample:
         if sample["status"] != "ok":
             return sample
-        try:
-            return self.process_sample(sample)
-        except BadInput as err:
-            return quarantine_sample(sample, self.name, err.kind, str(err))
-        except Exception as err:  # every row accounted for: unforeseen errors quarantine the sample
-            if self.ctx.debug:
-                raise
-            return quarantine_sample(sample, self.name, "stage_error", f"{type(err).__name__}: {err}")
+        attempts = max(1, self.ctx.retry_attempts)
+        pristine = copy.deepcopy(sample) if attempts > 1 else sample  # a retry starts from the input again
+        work = sample
+        for attempt in range(1, attempts + 1):
+            if attempt > 1:
+                work = copy.deepcopy(pristine)
+            try:
+                return self.process_sample(work)
+            except BadInput as err:
+                return quarantine_sample(work, self.name, err.kind, str(err))
+            except Exception as err:  # every row accounted for: unforeseen errors quarantine the sample
+                if is_transient(err) and attempt < attempts:
+                    self._count_retry(work, err)
+                    time.sleep(self.ctx.retry_backoff_s * 2 ** (attempt - 1))
+                    continue
+                if self.ctx.debug:
+                    raise
+                if is_transient(err):  # quarantined as it came in: a failed attempt's partial work is dropped
+                    self.last_batch.gave_up += 1
+                    return quarantine_sample(pristine, self.name, "transient",
+                                             f"{type(err).__name__} after {attempts} attempts: {err}")
+                return quarantine_sample(work, self.name, "stage_error", f"{type(err).__name__}: {err}")
+        raise AssertionError("unreachable")  # the loop returns on its last attempt
+
+    def _count_retry(self, sample: Sample, err: BaseException) -> None:
+        stats = self.last_batch
+        stats.retries += 1
+        stats.errors[type(err).__name__] = stats.errors.get(type(err).__name__, 0) + 1
+        if sample.get("shard") and sample["shard"] not in stats.shards:
+            stats.shards.append(sample["shard"])
 
     # ---- helpers for subclasses ---------------------------------------------------------------
     def quarantine(self, sample: Sample, unit: str, ref: str, kind: str, message: str) -> None:

@@ -59,9 +59,29 @@ def construction_section(manifest: dict[str, Any]) -> str:
     splits = config.get("splits")
     if splits:
         out.append("\nSplits are assigned by patient: " + ", ".join(f"{k} {v}" for k, v in splits.items()))
+    out.extend(build_lines(manifest.get("build") or {}))
     if manifest.get("config_fingerprint"):
         out.append(f"\nConfig fingerprint: `{manifest['config_fingerprint']}`")
     return "\n".join(out) + "\n\n"
+
+
+def build_lines(build: dict[str, Any]) -> list[str]:
+    """Duplicate groups found by the pre-scan, and what an incremental version reused."""
+    out = []
+    dedup = build.get("dedup") or {}
+    if dedup:
+        out.append(
+            f"\nNear duplicates (perceptual hash) share a split: "
+            f"{dedup.get('duplicate_groups', 0)} group(s) holding {dedup.get('images_in_groups', 0)} images; "
+            f"{dedup.get('exact_copies_quarantined', 0)} exact copies quarantined; "
+            f"{dedup.get('groups_across_official_splits', 0)} group(s) span official splits (see the leakage audit).")
+    inc = build.get("increment") or {}
+    if inc:
+        out.append(
+            f"\nIncremental version on `{inc.get('base')}`: {inc.get('carried_shards', 0)} shard(s) reused unchanged, "
+            f"{inc.get('new_inputs', 0)} new input(s), {inc.get('redone_inputs', 0)} redone, "
+            f"{inc.get('removed_inputs', 0)} removed.")
+    return out
 
 
 def pivot_counts(counts: pa.Table) -> list[dict[str, Any]]:

@@ -49,14 +49,24 @@ def run(
     out: Annotated[Path, typer.Option("--out", help="output folder")],
     address: Annotated[str | None, typer.Option(help="Ray cluster address (else RAY_ADDRESS, else local)")] = None,
     max_shards: Annotated[int | None, typer.Option(help="process at most N pending shards, then stop")] = None,
-    qc: Annotated[bool, typer.Option(help="print the accounting audit at the end")] = True,
+    qc: Annotated[bool, typer.Option(help="run the QC audits and gates, then publish (LATEST); --no-qc builds "
+                                          "without publishing")] = True,
+    incremental: Annotated[bool, typer.Option(help="build a new version on top of the published one (LATEST) "
+                                                   "with only the inputs not seen before (by content hash)")] = False,
+    new_version: Annotated[str | None, typer.Option(help="name of the new version of an --incremental run "
+                                                         "(default: <version>.inc<N>)")] = None,
+    progress: Annotated[bool, typer.Option(help="live per-stage progress (bars on a terminal, else a line "
+                                                "every few seconds)")] = True,
 ) -> None:
     """Run a pipeline on Ray. Re-running on the same --out resumes: complete shards are skipped."""
     cfg = load_or_exit(config)
     try:
+        from pipelines.progress import make_view, summary_table
         from pipelines.run import run_pipeline
 
-        result = run_pipeline(cfg, out, address=address, max_shards=max_shards, log=console.print)
+        result = run_pipeline(cfg, out, address=address, max_shards=max_shards, incremental=incremental,
+                              new_version=new_version, log=console.print,
+                              progress=make_view(console) if progress else None)
     except ConfigError as err:
         fail(err)
         raise
@@ -69,24 +79,29 @@ def run(
         fail(FatalError(f"cannot write the output at {where}: {reason}; nothing half-written is visible; "
                         "fix it and re-run the same command to resume"), code=1)
         raise
+    if result.summary and result.summary.get("stages"):
+        console.print(summary_table(result.summary))
     console.print(
         f"shards: {result.shards_total} total, {result.shards_skipped} skipped (complete), "
         f"{len(result.shards_written)} written now"
     )
+    console.print(f"run log: {out / cfg.corpus / '_runs' / (result.run_id + '.jsonl')}", soft_wrap=True)
+    if result.unchanged:
+        console.print(f"nothing new: LATEST stays {result.version}")
+        return
     if not result.complete:
         console.print("[yellow]run incomplete[/]: re-run the same command to resume")
         return
     console.print(f"corpus: {result.out_dir} (run {result.run_id})")
-    if qc:
-        from pipelines.finish import finish_corpus
+    if not qc:
+        console.print("[yellow]not published[/]: --no-qc (re-run without it to audit and publish)")
+        return
+    from pipelines.finish import finish_and_publish
 
-        if not finish_corpus(result.out_dir, log=console.print):
-            console.print("[red]not published[/]: QC failed; LATEST still points at the previous version")
-            raise typer.Exit(1)
-    from pipelines.runs import publish
-
-    publish(result.out_dir.parent, cfg.version)
-    console.print(f"published: {result.out_dir.parent / 'LATEST'} -> {cfg.version}")
+    if not finish_and_publish(result.out_dir, log=console.print, gates=cfg.model.gates):
+        console.print("[red]not published[/]: QC failed; LATEST still points at the previous version")
+        raise typer.Exit(1)
+    console.print(f"published: {result.out_dir.parent / 'LATEST'} -> {result.version}")
 
 
 def innermost_os_error(err: BaseException) -> OSError:
@@ -180,10 +195,11 @@ def runs_list(corpus_root: Annotated[Path, typer.Argument(help="OUT/<corpus>")])
     """List the runs recorded for a corpus."""
     from pipelines.runs import latest, list_runs
 
-    table = Table("run", "version", "status", "started", "ended", "shards written", "skipped")
+    table = Table("run", "version", "base", "status", "started", "ended", "shards written", "skipped")
     for r in list_runs(corpus_root):
-        table.add_row(r["run_id"], r.get("version", ""), r.get("status", ""), r.get("started", ""),
-                      r.get("ended", ""), str(len(r.get("shards_written", []))), str(r.get("shards_skipped", "")))
+        table.add_row(r["run_id"], r.get("version", ""), r.get("base") or "", r.get("status", ""),
+                      r.get("started", ""), r.get("ended", ""), str(len(r.get("shards_written", []))),
+                      str(r.get("shards_skipped", "")))
     console.print(table)
     console.print(f"LATEST: {latest(corpus_root)}")
 

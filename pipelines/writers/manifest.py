@@ -62,7 +62,10 @@ def write_manifest(
     sources: list[dict[str, Any]],
     inputs: dict[str, dict[str, int]],
     versions: dict[str, str],
+    build: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """`build`: how this version was made (duplicate groups found by the pre-scan; for an incremental
+    version, the version it builds on and what it reused)."""
     files = list_files(out_dir)
     rows: dict[str, int] = {}
     for rel, meta in files.items():
@@ -78,6 +81,7 @@ def write_manifest(
         "config": config,
         "sources": sources,
         "inputs": inputs,
+        "build": build or {},
         "rows": dict(sorted(rows.items())),
         "files": files,
     }

@@ -90,7 +90,7 @@ def run_on_two_nodes(cfg: Any, out: Path) -> tuple[list[dict[str, Any]], dict[st
         ctx = RunContext(salt=salt, run_id=cfg.fingerprint(), extra={"cache_dir": str(out_dir.parent / "_cache")})
         rows = [r for name in plan.shards for r in plan.shards[name]]
         stats = run_wave(cfg, rows, out_dir, ctx, block_rows=4)
-        finalize(out_dir, cfg, plan)
+        finalize(out_dir, cfg, plan, cfg.version, {"dedup": plan.dedup})
         return stats, sampler.seen, out_dir
     finally:
         if sampler is not None:

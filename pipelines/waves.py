@@ -1,0 +1,111 @@
+"""The wave loop of `medground run`: start Ray, run the pending shards a wave at a time, with live
+progress, the run log's wave/shard/stage events, and the run summary at the end."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pipelines.config import PipelineConfig
+from pipelines.plan import Plan
+from pipelines.runlog import RunLog
+from pipelines.stage import RunContext
+
+if TYPE_CHECKING:  # Ray is imported only when there is work (resuming a complete run needs none)
+    from pathlib import Path
+
+    from pipelines.progress import ProgressTracker, ProgressView
+
+
+@dataclass
+class WavesOutcome:
+    written: list[str]  # shards written by this run, in order
+    summary: dict[str, Any]  # see progress.summarize; totals from the writers' own stats
+
+
+def run_waves(
+    cfg: PipelineConfig,
+    pending: list[str],
+    plan: Plan,
+    out_dir: Path,
+    ctx: RunContext,
+    log: Callable[[str], None],
+    *,
+    address: str | None = None,
+    runlog: RunLog | None = None,
+    view: ProgressView | None = None,
+) -> WavesOutcome:
+    """Process the `pending` shards of `plan` (a Ray job per wave of `ray.shards_per_wave` shards)."""
+    runlog = runlog or RunLog(None)
+    labels = stage_labels(cfg)
+    runlog.event("plan", samples=plan.n_samples, shards=len(plan.shards), pending=len(pending),
+                 rows_pending=sum(len(plan.shards[n]) for n in pending), stages=labels, inputs=plan.inputs)
+    if not pending:
+        return WavesOutcome([], {"stages": [], "shards": 0, "samples": 0, "written": 0, "quarantined": 0,
+                                 "retries": 0, "rerun_batches": 0, "waves_s": 0.0})
+    import ray
+
+    from pipelines.progress import SHARD_FIELDS, ProgressTracker, summarize
+    from pipelines.ray_exec import init_ray
+
+    start = time.monotonic()
+    url = init_ray(cfg, address, log)
+    if url:
+        log(f"Ray dashboard: {url}")
+    runlog.event("ray", dashboard=url, nodes=sum(1 for n in ray.nodes() if n.get("Alive")),
+                 cpus=ray.cluster_resources().get("CPU", 0), gpus=ray.cluster_resources().get("GPU", 0))
+    tracker = ProgressTracker(labels, sum(len(plan.shards[n]) for n in pending), len(pending), view=view,
+                              runlog=runlog).start()
+    stats: list[dict[str, Any]] = []
+    try:
+        stats = run_all(cfg, pending, plan, out_dir, ctx, log, runlog, tracker)
+    finally:
+        snap = tracker.stop()
+    for s in stats:
+        if s["shard"] not in tracker.logged_shards:  # progress counters lost: log from the writers' stats
+            runlog.event("shard_written", **{k: s[k] for k in ("shard", *SHARD_FIELDS[1:])})
+    summary = totals(summarize(snap, labels, time.monotonic() - start), stats)
+    for st in summary["stages"]:
+        runlog.event("stage", **st)
+    return WavesOutcome([s["shard"] for s in stats], summary)
+
+
+def run_all(cfg: PipelineConfig, pending: list[str], plan: Plan, out_dir: Path, ctx: RunContext,
+            log: Callable[[str], None], runlog: RunLog, tracker: ProgressTracker) -> list[dict[str, Any]]:
+    from pipelines.ray_exec import run_wave
+
+    wave = cfg.model.ray.shards_per_wave
+    block_rows = max(1, min(cfg.model.shard_size, 64))
+    done: list[dict[str, Any]] = []
+    rows_done = 0
+    for n, i in enumerate(range(0, len(pending), wave)):
+        names = pending[i : i + wave]
+        rows = [r for name in names for r in plan.shards[name]]
+        runlog.event("wave_start", wave=n, shards=names, rows=len(rows))
+        t = time.monotonic()
+        stats = run_wave(cfg, rows, out_dir, ctx, block_rows, reporter=tracker.reporter(n))
+        rows_done += len(rows)
+        tracker.settle(rows_done, len(done) + len(stats))
+        tracker.end_wave(n)
+        for s in stats:
+            log(f"  shard {s['shard']}: {s['written']} written, {s['quarantined']} quarantined")
+        done.extend(stats)
+        runlog.event("wave_end", wave=n, seconds=round(time.monotonic() - t, 3), shards=len(stats),
+                     written=sum(s["written"] for s in stats), quarantined=sum(s["quarantined"] for s in stats))
+    return done
+
+
+def stage_labels(cfg: PipelineConfig) -> list[str]:
+    """One label per configured stage: its name, or `name#i` when a stage is listed twice."""
+    names = [st.name for st in cfg.stages]
+    return [n if names.count(n) == 1 else f"{n}#{i}" for i, n in enumerate(names)]
+
+
+def totals(summary: dict[str, Any], stats: list[dict[str, Any]]) -> dict[str, Any]:
+    """Shard totals from the writers' returned stats (authoritative, whatever the progress counters saw)."""
+    summary["shards"] = len(stats)
+    for k in ("samples", "written", "quarantined"):
+        summary[k] = sum(int(s[k]) for s in stats)
+    return summary
