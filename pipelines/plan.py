@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 from extractors.dedup import UnionFind, duplicate_groups, group_id
-from extractors.deid import salted_hash
 from extractors.imaging.fingerprint import Fingerprint, image_identity
 from pipelines.config import PipelineConfig
 from pipelines.sources.base import SourceItem, SourceLoss
@@ -29,7 +28,6 @@ from pipelines.splits import Member, assign_split, component_splits, components,
 
 __all__ = ["Plan", "assign_split", "build_plan", "cut_shards", "mark_report_anchors", "sample_row", "split_of"]
 
-UNITS_OF_ITEM = {"annotation": "annotations", "label": "labels"}
 SCAN_STAGE = "scan"
 
 
@@ -224,7 +222,3 @@ def cut_shards(rows: list[dict[str, Any]], shard_size: int, tag: str = "") -> di
                 r["shard"] = name
             shards[name] = ordered[i : i + shard_size]
     return shards
-
-
-def patient_hash(raw: str | None, salt: str) -> str | None:
-    return salted_hash(raw, salt) if raw else None

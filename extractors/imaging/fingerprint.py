@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from extractors.imaging.encode import phash, sha256_file
-from extractors.imaging.intensity import to_uint8
+from extractors.imaging.intensity import render_decoded
 from schemas.errors import BadInput
 
 PHASH_FORMATS = ("png", "jpg", "dicom")
@@ -55,7 +55,7 @@ def image_identity(content: str, meta: dict[str, Any]) -> str:
 
 
 def render_u8(fmt: str, path: Path, meta: dict[str, Any], modality: str | None, ct_window: str) -> np.ndarray:
-    """The 8-bit image ingest would write (same readers, LUTs and window)."""
+    """The 8-bit image ingest would write (same readers, same `render_decoded`)."""
     if fmt == "dicom":
         from extractors.imaging.dicom import read_dicom
 
@@ -64,13 +64,7 @@ def render_u8(fmt: str, path: Path, meta: dict[str, Any], modality: str | None, 
         from extractors.imaging.raster import read_raster
 
         decoded = read_raster(path)
-    pixels = decoded.pixels
-    if pixels.ndim == 3 and pixels.shape[-1] not in (3, 4):
-        pixels = pixels[int(meta.get("frame", 0))]
-    modality = decoded.modality or modality
-    preset = (meta.get("window_preset") or ct_window) if modality == "CT" and not decoded.window else None
-    u8, _ = to_uint8(pixels, modality=modality, window=decoded.window, preset=preset)
-    return u8[..., :3] if u8.ndim == 3 else u8
+    return render_decoded(decoded, meta, modality, ct_window)[0]
 
 
 def item_phash(item: dict[str, Any], ct_window: str = "soft_tissue") -> tuple[str | None, str | None]:

@@ -11,6 +11,8 @@ In order of precedence:
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from schemas.errors import ConfigError
@@ -74,3 +76,16 @@ def _stretch(pixels: np.ndarray, lo: float, hi: float) -> np.ndarray:
         return np.zeros(x.shape, np.uint8)
     y = (x - lo) / (hi - lo) * 255.0
     return np.clip(np.floor(y + 0.5), 0, 255).astype(np.uint8)
+
+
+def render_decoded(decoded: Any, meta: dict[str, Any], modality: str | None, ct_window: str) -> tuple[np.ndarray, str]:
+    """The 8-bit image ingest writes for a decoded file or slice (and the pre-scan pHashes): the item's
+    frame of a multi-frame file, the file's own window, else the CT preset (the item's `window_preset`
+    before `ct_window`), else `to_uint8`'s defaults; alpha dropped. Returns (pixels, intensity)."""
+    pixels = decoded.pixels
+    if pixels.ndim == 3 and pixels.shape[-1] not in (3, 4):
+        pixels = pixels[int(meta.get("frame", 0))]
+    modality = decoded.modality or modality
+    preset = (meta.get("window_preset") or ct_window) if modality == "CT" and not decoded.window else None
+    u8, intensity = to_uint8(pixels, modality=modality, window=decoded.window, preset=preset)
+    return (u8[..., :3] if u8.ndim == 3 else u8), intensity

@@ -10,7 +10,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from extractors.imaging.encode import encode_png, phash, sha256_file, sha256_hex
-from extractors.imaging.intensity import to_uint8
+from extractors.imaging.intensity import render_decoded
 from extractors.records import gt_regions, image_record, report_records
 from pipelines.registry import register_stage
 from pipelines.stage import Resources, Sample, Stage, StageParams, item_of
@@ -48,16 +48,7 @@ class IngestDecodeStage(Stage):
             raise BadInput("phi_risk", "BurnedInAnnotation is YES: needs review before use")
         if self.params.quarantine_secondary_capture and decoded.secondary_capture:
             raise BadInput("phi_risk", "secondary capture: needs review before use")
-        pixels = decoded.pixels
-        if pixels.ndim == 3 and pixels.shape[-1] not in (3, 4):
-            pixels = pixels[int((item.get("meta") or {}).get("frame", 0))]
-        window = decoded.window
-        modality = decoded.modality or item.get("modality")
-        preset = (item.get("meta") or {}).get("window_preset") or self.params.ct_window
-        preset = preset if modality == "CT" and not window else None
-        u8, intensity = to_uint8(pixels, modality=modality, window=window, preset=preset)
-        if u8.ndim == 3 and u8.shape[-1] == 4:
-            u8 = u8[..., :3]
+        u8, intensity = render_decoded(decoded, item.get("meta") or {}, item.get("modality"), self.params.ct_window)
         png = encode_png(u8, self.params.png_compression)
         height, width = int(u8.shape[0]), int(u8.shape[1])
         image_id = file_hash[:24]
