@@ -7,7 +7,11 @@ excluded" hides "excluded". A trigger modifies a target in the same sentence whe
 its scope:
 
 - forward: after the trigger, up to a terminator ("but", "however", ";", "which", "there is" ...)
-  or up to a comma/"and" that starts a new assertion (", mild atelectasis" after "no effusion");
+  or up to a comma/"and" that starts a new assertion (", mild atelectasis" after "no effusion").
+  A coordinated list keeps the scope whole: in a disjunctive list ("no A, B or large C", "without A,
+  large B, or C": an "or"/"nor" before the target or just after it) size/degree/side modifiers do not
+  end it, and in a list of three or more ("no A, B and large C") size words do not; only change or
+  state words ("stable", "increased", "again") and verbs ("is") start a new assertion there;
 - backward: before the trigger, up to a terminator, at most `BACKWARD_REACH` tokens, and across a
   comma only when the words after it form a list ("effusion, pneumothorax and edema have resolved");
 - clause: both ways within the trigger's comma-delimited clause ("atelectasis versus pneumonia");
@@ -37,8 +41,24 @@ NEW_CLAUSE_CUES = frozenset({
     "left", "right", "bilateral", "bibasilar", "there", "is", "are", "was", "were", "remains", "again",
     "redemonstrated",
 })
+# Inside a coordinated list these still start a new assertion ("no effusion, stable cardiomegaly or ...").
+STATE_CUES = frozenset({
+    "increased", "increasing", "decreased", "decreasing", "worsening", "worsened", "improved", "improving",
+    "stable", "unchanged", "persistent", "persisting", "residual", "there", "is", "are", "was", "were", "remains",
+    "again", "redemonstrated", "resolving", "developing",
+})
+# In a list of three or more joined by "and", only these modifiers are part of a negated item ("no A, B and
+# large C"); other cues start a new assertion.
+SIZE_CUES = frozenset({
+    "small", "large", "focal", "significant", "acute", "definite", "gross", "sizable", "sizeable", "appreciable",
+    "discrete", "frank", "tiny", "trace", "minimal", "massive", "new", "obvious", "visible", "convincing",
+})
 _VERBS = frozenset({"is", "are", "appears", "appear", "remains", "remain", "was", "were"})
 _LIST_WORDS = frozenset({"and", "or", "nor"})
+_DISJUNCTIONS = frozenset({"or", "nor", "and/or"})
+_LIST_ENDS = frozenset({".", ";", ":", "with", "which", "that", "is", "are", "was", "were", "has", "have",
+                        "could", "may", "might", "can", "represent", "represents", "seen", "noted"})
+LOOKAHEAD = 8  # tokens after a target searched for the "or" that makes its list disjunctive
 CONFIDENCE = {"present": 0.9, "absent": 0.9, "uncertain": 0.5, "probable": 0.75}
 
 
@@ -107,17 +127,44 @@ def blocked(lo: int, hi: int, terms: list[Trigger]) -> bool:
 
 def reaches_forward(doc: Doc, lo: int, start: int, end: int, terms: list[Trigger]) -> bool:
     """A forward scope from token `lo` reaches the target [start, end) unless a terminator or a new
-    assertion after a comma/"and" comes first."""
+    assertion after a comma/"and" comes first (see the module docstring for coordinated lists)."""
     if blocked(lo, start, terms):
         return False
-    for i in range(lo, start):
-        if doc[i].lower_ in CLAUSE_BREAKS:
-            tail = [doc[j].lower_ for j in range(i + 1, start)]
-            if any(w in NEW_CLAUSE_CUES for w in tail):
+    breaks = [i for i in range(lo, start) if doc[i].lower_ in CLAUSE_BREAKS]
+    if not breaks:
+        return True
+    if any(doc[j].lower_ in _VERBS for j in range(start, end)):
+        return False
+    hard = any(doc[i].lower_ in (":", "with") for i in breaks)
+    disjunctive = not hard and is_disjunctive(doc, lo, start, end, terms)
+    long_list = not hard and len(breaks) >= 2 and doc[breaks[-1]].lower_ in (",", "and")
+    for i in breaks:
+        tail = {doc[j].lower_ for j in range(i + 1, start)}
+        if disjunctive:
+            if tail & STATE_CUES:
                 return False
-            if any(doc[j].lower_ in _VERBS for j in range(start, end)):
+        elif long_list:
+            if tail & (NEW_CLAUSE_CUES - SIZE_CUES):
                 return False
+        elif tail & NEW_CLAUSE_CUES:
+            return False
     return True
+
+
+def is_disjunctive(doc: Doc, lo: int, start: int, end: int, terms: list[Trigger]) -> bool:
+    """Whether the list holding the target is joined by "or"/"nor": as the last join before it (from the
+    trigger on) or within a few tokens after it, before the list ends (full stop, verb, "with", terminator)."""
+    joins = [i for i in range(lo, start) if doc[i].lower_ in _DISJUNCTIONS]
+    commas = [i for i in range(lo, start) if doc[i].text == ","]
+    if joins and (not commas or joins[-1] > commas[-1]):  # "no A or B, mild C": that list closed before C
+        return True
+    for j in range(end, min(end + LOOKAHEAD, len(doc))):
+        word = doc[j].lower_
+        if word in _DISJUNCTIONS:
+            return True
+        if word in _LIST_ENDS or doc[j].is_sent_start or any(t.start == j for t in terms):
+            return False
+    return False
 
 
 def reaches_backward(doc: Doc, end: int, hi: int, terms: list[Trigger]) -> bool:

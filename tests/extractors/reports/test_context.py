@@ -32,6 +32,17 @@ CASES = [
     ("No interval change in cardiomegaly.", "cardiomegaly", "present"),
     ("No new consolidation.", "consolidation", "absent"),
     ("Pneumothorax is unlikely.", "pneumothorax", "absent"),
+    # coordinated lists: size/degree modifiers inside a negated list do not end the negation
+    ("No focal consolidation, pneumothorax or large pleural effusion.", "pleural_effusion", "absent"),
+    ("Lungs clear without focal airspace opacity, large effusion, or pneumothorax.", "pleural_effusion", "absent"),
+    ("Lungs clear without focal airspace opacity, large effusion, or pneumothorax.", "pneumothorax", "absent"),
+    ("No consolidation, pleural effusion, and large pneumothorax.", "pneumothorax", "absent"),
+    ("No moderate or large pleural effusion.", "pleural_effusion", "absent"),
+    # ... but a new assertion after a comma/"and" still ends it
+    ("No pneumothorax, mild cardiomegaly.", "cardiomegaly", "present"),
+    ("No pneumothorax and mild atelectasis.", "atelectasis", "present"),
+    ("No effusion or pneumothorax, mild cardiomegaly.", "cardiomegaly", "present"),
+    ("No pneumothorax, stable cardiomegaly or effusion.", "cardiomegaly", "present"),
 ]
 
 
