@@ -108,6 +108,8 @@ def assert_mention(doc: Doc, start: int, end: int, sent: Span, triggers: list[Tr
             continue
         if start <= trig.start and trig.end <= end:
             found.append(trig)
+        elif trig.start < start < trig.end and direction in ("forward", "bidirectional"):
+            found.append(trig)  # "no acute" overlapping "acute fracture": the trigger's head precedes it
         elif trig.end <= start and direction in ("forward", "bidirectional"):
             if reaches_forward(doc, trig.end, start, end, terms):
                 found.append(trig)

@@ -1,6 +1,6 @@
 """The rule data of the report extractor, read from `extractors/reports/data/*.tsv`.
 
-- context_rules.tsv: ConText-style triggers (literal, category, direction);
+- context_rules.tsv: ConText-style triggers (pattern, category, direction; patterns as in phrases.tsv);
 - abbreviations.tsv: radiology abbreviations (short form, expansion as an ontology surface form);
 - phrases.tsv: extra finding patterns (pattern, expansion), where `(a|b)` is a choice and `[a|b]` an
   optional choice, so "heart (is|appears) [mildly|markedly] enlarged" is six phrases.
@@ -48,10 +48,15 @@ def read_tsv(name: str, columns: int) -> list[tuple[str, ...]]:
 @cache
 def context_rules() -> tuple[ContextRule, ...]:
     rules = []
-    for literal, category, direction in read_tsv("context_rules.tsv", 3):
+    seen: set[str] = set()
+    for pattern, category, direction in read_tsv("context_rules.tsv", 3):
         if category not in CATEGORIES or direction not in DIRECTIONS:
-            raise ValueError(f"context rule {literal!r}: bad category/direction {category}/{direction}")
-        rules.append(ContextRule(literal.lower(), category, direction))
+            raise ValueError(f"context rule {pattern!r}: bad category/direction {category}/{direction}")
+        for literal in expand_pattern(pattern.lower()):
+            if literal in seen:
+                raise ValueError(f"context rule {literal!r} is defined twice")
+            seen.add(literal)
+            rules.append(ContextRule(literal, category, direction))
     return tuple(rules)
 
 
