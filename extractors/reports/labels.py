@@ -12,6 +12,11 @@ historical ones, nor rows a run flagged OUTSIDE_LABEL_SECTIONS (the `findings.ru
 default: hedged-towards-present wordings such as "likely", "suggestive of" count, "possible",
 "cannot be excluded", "versus" do not).
 
+A label set with a definition file (`data/label_sets/<name>.tsv`, e.g. chestxray14: NegBio's concept
+definitions) counts only the nodes its rows include and not those they exclude, and follows no `implies`
+link (a calcified granuloma is not a Nodule, scarring not Fibrosis, vascular congestion not Edema); label
+sets without one (chexpert, vindr_cxr) use the ontology entailment above, the clinically broader mapping.
+
 Schemes: "binary" (0/1 per label, plus `normal` = 1 when nothing is positive) and "chexpert"
 (1 positive, -1 uncertain, 0 negative, None blank = not mentioned; "No Finding" = 1 when no other
 label except Support Devices is 1 or -1, else blank). A negated mention of a node sets 0 for it and
@@ -21,8 +26,10 @@ its descendants ("no acute opacity" → Lung Opacity 0).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cache
 from typing import Protocol
 
+from extractors.reports.rules import DATA_DIR, read_tsv
 from extractors.reports.sections import LABEL_SECTIONS
 from schemas.errors import ConfigError
 from schemas.ontology import Ontology
@@ -40,6 +47,31 @@ class MentionLike(Protocol):
     section: str
     certainty: str
     flags: tuple[str, ...] | list[str]
+
+
+@cache
+def label_definition(label_set: str) -> dict[str, tuple[frozenset[str], frozenset[str]]] | None:
+    """Label name → (included codes, excluded codes) from the label set's definition file; None if none."""
+    if not (DATA_DIR / "label_sets" / f"{label_set}.tsv").is_file():
+        return None
+    out: dict[str, tuple[set[str], set[str]]] = {}
+    for name, rule, code in read_tsv(f"label_sets/{label_set}.tsv", 3):
+        if rule not in ("include", "exclude"):
+            raise ValueError(f"label set {label_set}: rule {rule!r} for {name} is not include/exclude")
+        out.setdefault(name, (set(), set()))[0 if rule == "include" else 1].add(code)
+    return {name: (frozenset(inc), frozenset(exc)) for name, (inc, exc) in out.items()}
+
+
+def speaks_for(onto: Ontology, mention_code: str, label_set: str, name: str, code: str) -> bool:
+    """Whether a positive mention of `mention_code` counts for the label `name` (node `code`)."""
+    if mention_code not in onto:
+        return False
+    definition = label_definition(label_set)
+    if definition is None:
+        return onto.entails(mention_code, code)
+    include, exclude = definition.get(name, (frozenset({code}), frozenset()))
+    return (any(onto.is_a(mention_code, c) for c in include)
+            and not any(onto.is_a(mention_code, c) for c in exclude))
 
 
 def scheme_for(label_set: str) -> str:
@@ -89,7 +121,7 @@ def derive_labels(
     for name, code in onto.label_set(label_set):
         if code == NO_FINDING:
             continue
-        related = [m for m in used if m.code in onto and onto.entails(m.code, code)]
+        related = [m for m in used if speaks_for(onto, m.code, label_set, name, code)]
         negated = [m for m in used if m.certainty == "absent" and m.code in onto and onto.is_a(code, m.code)]
         if any(is_positive(m, uncertain) for m in related):
             values[name] = 1
@@ -126,7 +158,7 @@ def derive_lateralities(
     out: dict[str, str] = {}
     for name, code in onto.label_set(label_set):
         sides = {getattr(m, "laterality", "none") for m in used
-                 if m.code in onto and onto.entails(m.code, code) and is_positive(m, uncertain)}
+                 if speaks_for(onto, m.code, label_set, name, code) and is_positive(m, uncertain)}
         sides.discard("none")
         if "bilateral" in sides or {"left", "right"} <= sides:
             out[name] = "bilateral"

@@ -22,6 +22,7 @@ from schemas.ontology import Ontology
 
 MENTION_KINDS = ("finding", "device")
 EXCLUDED_ROOTS = ("no_finding",)
+UNMENTION = "-"  # phrases.tsv expansion of a phrase that hides the finding words inside it
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ class OntologyPhraseMatcher:
         self.kinds: dict[int, tuple[str, str]] = {}
         for code in sorted(by_code):
             key = nlp.vocab.strings.add(code)
-            self.kinds[key] = (code, onto.get(code).kind)
+            self.kinds[key] = (code, "unmention" if code == UNMENTION else onto.get(code).kind)
             self.matcher.add(code, list(nlp.tokenizer.pipe(sorted(by_code[code]))))
         self.unresolved: list[str] = self._unresolved  # extra expansions the ontology does not know
 
@@ -78,6 +79,9 @@ class OntologyPhraseMatcher:
         unresolved = []
         extras = [*extra_phrases(), *((s.lower(), long) for s, long in abbreviations().items())]
         for phrase, expansion in extras:
+            if expansion == UNMENTION:
+                out[phrase.lower()] = UNMENTION
+                continue
             code = onto.lookup(expansion)
             if code is None or code in excluded:
                 unresolved.append(expansion)
@@ -91,7 +95,8 @@ class OntologyPhraseMatcher:
         out = []
         for sp in sorted(filter_spans(spans), key=lambda sp: sp.start):
             code, kind = self.kinds[sp.label]
-            out.append(Match(sp.start, sp.end, code, kind))
+            if kind != "unmention":
+                out.append(Match(sp.start, sp.end, code, kind))
         return out
 
     def add_defined_abbreviations(self, doc: Doc, matches: list[Match]) -> list[Match]:

@@ -1,0 +1,52 @@
+"""The chestxray14 label set's data definition (NegBio/CheXpert conventions): one case per rule row."""
+
+from __future__ import annotations
+
+import pytest
+
+from extractors.reports.extractor import ReportFindingExtractor
+from extractors.reports.labels import derive_labels, label_definition
+
+CASES = [
+    # (report text, label, expected value under chestxray14)
+    ("Calcified granuloma in the right upper lobe.", "Nodule", 0),
+    ("Small nodule in the right upper lobe.", "Nodule", 1),
+    ("Scarring in the left apex.", "Fibrosis", 0),
+    ("Pulmonary fibrosis.", "Fibrosis", 1),
+    ("Hyperexpanded lungs.", "Emphysema", 0),
+    ("Emphysema.", "Emphysema", 1),
+    ("COPD.", "Emphysema", 0),
+    ("Pulmonary vascular congestion.", "Edema", 0),
+    ("Soft tissue edema of the chest wall.", "Edema", 0),
+    ("Interstitial edema.", "Edema", 1),
+    ("Calcified pleural plaques.", "Pleural_Thickening", 0),
+    ("Bilateral apical thickening.", "Pleural_Thickening", 1),
+    ("Small right hydropneumothorax.", "Effusion", 1),
+    ("Small right hydropneumothorax.", "Pneumothorax", 1),
+    ("Small right pleural air collection.", "Pneumothorax", 1),
+    ("Nodular prominence in the right hilum.", "Nodule", 1),
+    ("Findings consistent with pneumonitis.", "Pneumonia", 1),
+    ("The heart size is enlarged.", "Cardiomegaly", 1),
+    ("The heart is borderline in size.", "Cardiomegaly", 1),
+    ("Borderline cardiomegaly.", "Cardiomegaly", 1),
+    ("Small hiatal hernia.", "Hernia", 1),
+]
+
+
+@pytest.mark.parametrize(("text", "label", "value"), CASES)
+def test_chestxray14_definition(extractor: ReportFindingExtractor, text: str, label: str, value: int) -> None:
+    assert derive_labels(extractor.extract(text), extractor.onto, "chestxray14")[label] == value
+
+
+def test_broader_sets_keep_the_ontology_mapping(extractor: ReportFindingExtractor) -> None:
+    assert label_definition("chexpert") is None
+    c = derive_labels(extractor.extract("Pulmonary vascular congestion."), extractor.onto, "chexpert")
+    assert c["Edema"] == 1  # CheXpert's mention list counts vascular congestion as Edema
+
+
+def test_definition_codes_exist_and_cover_every_label(extractor: ReportFindingExtractor) -> None:
+    definition = label_definition("chestxray14")
+    assert definition is not None
+    names = [n for n, _ in extractor.onto.label_set("chestxray14")]
+    assert sorted(definition) == sorted(names)
+    assert all(c in extractor.onto for inc, exc in definition.values() for c in inc | exc)
