@@ -18,6 +18,7 @@ LEFT = frozenset({"left", "lt", "l-sided", "left-sided", "sinistral"})
 RIGHT = frozenset({"right", "rt", "r-sided", "right-sided", "dextral"})
 BOTH = frozenset({"bilateral", "bilaterally", "both", "bibasilar", "bibasal", "biapical", "bilat", "b/l",
                   "bihilar", "bi-basilar", "bi-apical"})
+SIDE_LETTERS = {"L": "left", "R": "right"}  # capital single letters only ("L effusion"), never "l"/"r"
 PAIRED_PLURALS = frozenset({"lungs", "bases", "apices", "hemithoraces", "hemithoraxes", "hila", "effusions",
                             "pneumothoraces", "pneumothoraxes", "lobes", "angles", "sulci"})
 SEVERITY = {
@@ -112,8 +113,9 @@ def attributes_of(doc: Doc, start: int, lo: int, hi: int, anatomy_sides: list[st
     """Attributes of the mention starting at token `start` whose segment is [lo, hi)."""
     words = [t.lower_ for t in doc[lo:hi]]
     anchor = start - lo
+    side_words = [SIDE_LETTERS.get(t.text, w) for t, w in zip(doc[lo:hi], words, strict=True)]
     return Attributes(
-        laterality=laterality_of(words, anatomy_sides, plural),
+        laterality=laterality_of(side_words, anatomy_sides, plural),
         size_mm=sizes_mm(doc[lo:hi].text),
         severity=nearest(words, SEVERITY, anchor),
         change=change_of(words, anchor),

@@ -20,6 +20,13 @@ from tests.extractors.reports.conftest import only
         ("Opacity in the left lower lobe.", "lung_opacity", "left"),
         ("Effusions, left greater than right.", "pleural_effusion", "bilateral"),
         ("Cardiomegaly.", "cardiomegaly", "none"),
+        ("Left lower lobe atelectasis and right effusion.", "atelectasis", "left"),
+        ("Left lower lobe atelectasis and right effusion.", "pleural_effusion", "right"),
+        ("Opacity in both lungs.", "lung_opacity", "bilateral"),
+        ("Right-sided pleural effusion.", "pleural_effusion", "right"),
+        ("L pleural effusion.", "pleural_effusion", "left"),
+        ("R pneumothorax.", "pneumothorax", "right"),
+        ("Small effusion at the L1 level.", "pleural_effusion", "none"),
     ],
 )
 def test_laterality(extractor: ReportFindingExtractor, text: str, code: str, side: str) -> None:
