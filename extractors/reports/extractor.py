@@ -12,6 +12,7 @@ import warnings
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
+from itertools import pairwise
 
 import spacy
 from spacy.language import Language
@@ -19,7 +20,7 @@ from spacy.tokens import Doc, Span
 
 import extractors.reports.sentences  # noqa: F401  (registers the sentencizer component)
 from extractors.reports.attributes import PAIRED_PLURALS, attributes_of, segment_of
-from extractors.reports.context import ContextRules, assert_mention
+from extractors.reports.context import CONFIDENCE, ContextRules, assert_mention
 from extractors.reports.matcher import MENTION_KINDS, Match, OntologyPhraseMatcher
 from extractors.reports.sections import CLINICAL_SECTIONS, section_at
 from schemas.ontology import Ontology, load_ontology
@@ -82,10 +83,15 @@ class ReportFindingExtractor:
         out: list[Mention] = []
         sents = list(doc.sents) if matches else []
         starts = [s.start for s in sents]
+        alternatives = alternative_findings(doc, [m for m in matches if m.kind == "finding"])
         for m in matches:
             if m.kind not in MENTION_KINDS:
                 continue
             mention = self.mention(doc, m, sents[bisect_right(starts, m.start) - 1], anatomy, triggers)
+            if m.start in alternatives and mention.certainty == "present":
+                # "left lower lobe atelectasis or pneumonia": a differential, hedged like "versus"
+                mention = replace(mention, certainty="uncertain", flags=tuple(sorted({*mention.flags, "probable"})),
+                                  confidence=CONFIDENCE["probable"])
             prev = out[-1] if out else None
             if (mention.laterality == "none" and prev is not None and prev.laterality != "none"
                     and prev.sentence == mention.sentence and prev.certainty != "absent"):
@@ -143,3 +149,16 @@ class ReportFindingExtractor:
             if sided or len(children) != 1:
                 return code
             node = children[0]
+
+
+ALTERNATIVE_JOINS = (("or",), ("and/or",), ("and", "/", "or"), ("/",))
+
+
+def alternative_findings(doc: Doc, findings: list[Match]) -> set[int]:
+    """Start tokens of findings joined to a neighbouring finding by "or" ("atelectasis or pneumonia")."""
+    out: set[int] = set()
+    for a, b in pairwise(findings):
+        between = tuple(t.lower_ for t in doc[a.end : b.start])
+        if between in ALTERNATIVE_JOINS and a.code != b.code:
+            out.update((a.start, b.start))
+    return out

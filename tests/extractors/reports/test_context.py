@@ -42,7 +42,8 @@ CASES = [
     ("No pneumothorax, mild cardiomegaly.", "cardiomegaly", "present"),
     ("No pneumothorax and mild atelectasis.", "atelectasis", "present"),
     ("No effusion or pneumothorax, mild cardiomegaly.", "cardiomegaly", "present"),
-    ("No pneumothorax, stable cardiomegaly or effusion.", "cardiomegaly", "present"),
+    ("No pneumothorax, stable cardiomegaly or large effusion.", "cardiomegaly", "present"),
+    ("Left lower lobe atelectasis or pneumonia.", "pneumonia", "uncertain"),  # a differential, probable
 ]
 
 
