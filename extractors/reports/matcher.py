@@ -5,7 +5,9 @@ its plural variants ("opacity" → "opacities", "pneumothorax" → "pneumothorac
 pipeline has no lemmatiser. Where matches overlap, the longest wins (spacy.util.filter_spans), so
 "pleural effusion" beats "pleura" and "left lower lobe" beats "lower lobe". Findings and devices
 become mentions; anatomy matches become the locations of the mentions near them. `no_finding` and
-its descendants are not matched: "normal" is derived from the absence of positive labels.
+its descendants are not matched: "normal" is derived from the absence of positive labels. A phrases.tsv
+row with expansion "-" is an unmention: matched (so longest-match hides the words inside it, "soft tissue
+edema" is not an edema mention) and then dropped.
 """
 
 from __future__ import annotations
