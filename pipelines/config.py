@@ -145,15 +145,32 @@ class PipelineConfig:
         return salt
 
     def fingerprint(self) -> str:
-        """Hash of what determines the output bytes (not the Ray or retry settings: a resume may change them)."""
-        data = {k: v for k, v in self.raw.items() if k not in ("ray", "debug", "retries", "gates")}
-        return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
+        """Hash of what determines the output bytes (not the Ray or retry settings, nor a stage's batch
+        size or pool size: a resume may change them, and a sample's output never depends on its batch)."""
+        return _hash_output_settings(self.raw, ("ray", "debug", "retries", "gates"))
 
     def content_fingerprint(self) -> str:
         """The fingerprint without `version`: what an incremental run must share with the version it
         builds on (same sources, stages and parameters)."""
-        data = {k: v for k, v in self.raw.items() if k not in ("ray", "debug", "retries", "gates", "version")}
-        return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
+        return _hash_output_settings(self.raw, ("ray", "debug", "retries", "gates", "version"))
+
+
+# Stage resources that only schedule work (num_cpus/num_gpus stay: a GPU changes what `device: auto` runs on).
+SCHEDULING_RESOURCES = ("batch_size", "concurrency")
+
+
+def _hash_output_settings(raw: dict[str, Any], drop: tuple[str, ...]) -> str:
+    data = {k: v for k, v in raw.items() if k not in drop}
+    if isinstance(data.get("stages"), list):
+        data["stages"] = [_without_scheduling(st) for st in data["stages"]]
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _without_scheduling(step: Any) -> Any:
+    if not isinstance(step, dict) or not isinstance(step.get("resources"), dict):
+        return step
+    kept = {k: v for k, v in step["resources"].items() if k not in SCHEDULING_RESOURCES}
+    return {**{k: v for k, v in step.items() if k != "resources"}, **({"resources": kept} if kept else {})}
 
 
 def _pydantic_error(prefix: str, err: ValidationError) -> ConfigError:

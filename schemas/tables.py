@@ -206,6 +206,16 @@ SAMPLE_FIELDS: list[pa.Field] = [
 SAMPLE_SCHEMA = pa.schema(SAMPLE_FIELDS, metadata={"table": "sample", "schema_version": SCHEMA_VERSION})
 
 
+# Model scores written to REGION (predicted_iou, stability_score, dice_vs_gt) are rounded to this many
+# decimals, so float noise below 1e-4 (batch composition, BLAS kernels, bf16 on GPU) cannot change bytes.
+SCORE_DECIMALS = 4
+
+
+def round_score(value: float | None) -> float | None:
+    """A score as written to a table: rounded to SCORE_DECIMALS (None stays None)."""
+    return None if value is None else round(float(value), SCORE_DECIMALS)
+
+
 def empty_row(schema: pa.Schema) -> dict[str, object]:
     """A dict with every column of `schema` set to None (lists to [])."""
     return {f.name: ([] if pa.types.is_list(f.type) else None) for f in schema}

@@ -16,7 +16,7 @@ from extractors.masks.rle import encode_mask, mask_area, mask_box_xywh
 from extractors.records import short_hash
 from pipelines.registry import register_stage
 from pipelines.stage import Resources, Sample, Stage, StageParams
-from schemas.tables import REGION_SCHEMA, empty_row
+from schemas.tables import REGION_SCHEMA, empty_row, round_score
 
 
 class ClassicalParams(StageParams):
@@ -60,7 +60,7 @@ class ClassicalMaskStage(Stage):
                 rle_counts=counts, mask_height=h, mask_width=w, area=mask_area(result.mask),
                 prompt_region_id=prompt["region_id"],
                 parent_region_id=None,
-                predicted_iou=float(result.score),
+                predicted_iou=round_score(result.score),
                 model=f"classical:{result.method}",
                 annotator=prompt["annotator"],
                 qc_flags=list(result.flags),

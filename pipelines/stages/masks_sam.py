@@ -2,9 +2,12 @@
 
 Model stages (Ray actors: the model is loaded once per worker in `setup()`; torch is imported only
 there, with an install hint when it is missing — `masks.classical` is the CPU fallback). The
-images of a batch go through the encoder together (`encoder_batch` per pass), then every prompt of
-an image is decoded against its one embedding (`decoder_batch` per pass). Give the stage a GPU in
-the config (`resources: {num_gpus: 1, concurrency: <GPUs>}`) and `device: auto` uses it.
+images of a batch go through the encoder together (`encoder_batch` per pass on CUDA), then every
+prompt of an image is decoded against its one embedding (`decoder_batch` per pass on CUDA). Each
+sample's regions are a function of that sample and the config alone, whatever shares its batch
+(fixed pass shapes, pinned CPU threads, rounded scores: extractors/masks/sam/predictor.py), so a
+resumed or re-waved run writes the same bytes. Give the stage a GPU in the config
+(`resources: {num_gpus: 1, concurrency: <GPUs>}`) and `device: auto` uses it.
 
 - `masks.sam_box`: one mask per dataset region with a box (GT boxes, boxes of GT masks).
 - `masks.sam_points`: one mask per dataset region with a mask, prompted by its interior point.
@@ -43,8 +46,9 @@ class SamParams(StageParams):
     license: str | None = None  # licence of a configured checkpoint (recorded on every region)
     device: Literal["auto", "cpu", "cuda"] = "auto"
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"  # auto: bf16 autocast on GPU, fp32 on CPU
-    encoder_batch: int = Field(4, ge=1)
-    decoder_batch: int = Field(64, ge=1)
+    encoder_batch: int = Field(4, ge=1)  # images per encoder pass on CUDA (CPU: 1, see predictor.py)
+    decoder_batch: int = Field(64, ge=1)  # prompts per decoder pass on CUDA (CPU: 1)
+    cpu_threads: int = Field(1, ge=1)  # torch threads per CPU actor: fixed, so bytes do not vary with core counts
     pred_iou_thresh: float = Field(0.88, ge=0.0, le=1.0)
     stability_thresh: float = Field(0.95, ge=0.0, le=1.0)
     min_area_frac: float = Field(0.0005, ge=0.0, lt=1.0)
@@ -93,7 +97,7 @@ class SamMaskStageBase(Stage):
         p = self.params
         backbone = load_backbone(p.model, p.checkpoint, p.device, p.license)
         self.predictor: BatchedSamPredictor = BatchedSamPredictor(
-            backbone, p.encoder_batch, p.decoder_batch, p.precision
+            backbone, p.encoder_batch, p.decoder_batch, p.precision, p.cpu_threads
         )
         self.thresholds: QcThresholds = QcThresholds(
             p.pred_iou_thresh, p.stability_thresh, p.min_area_frac, p.box_iou_thresh

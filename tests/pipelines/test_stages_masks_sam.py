@@ -101,7 +101,8 @@ def test_sam_box_litemedsam_real_weights() -> None:
     reg = a_gen[0]
     mask = decode_mask(reg["rle_counts"], reg["mask_height"], reg["mask_width"])
     assert reg["dice_vs_gt"] > 0.9
-    assert reg["dice_vs_gt"] == pytest.approx(2 * (mask & gt).sum() / (mask.sum() + gt.sum()))
+    exact = 2 * (mask & gt).sum() / (mask.sum() + gt.sum())
+    assert reg["dice_vs_gt"] == pytest.approx(round(exact, 4), abs=1e-7)  # written rounded to SCORE_DECIMALS
     assert reg["prompt_region_id"] == "gt-a-0" and reg["code"] == "mass" and reg["area"] == int(mask.sum())
     assert reg["model"].startswith("litemedsam[") and len(reg["model_sha256"]) == 64
     assert reg["predicted_iou"] > 0.8 and reg["stability_score"] > 0.8 and "fallback_box_fill" not in reg["qc_flags"]

@@ -1,11 +1,21 @@
 """Batched prompting of a SAM-family backbone: images batched through the encoder, every prompt of an
 image decoded against its one embedding in batches, masks returned in the original frame.
 
-The encoder runs once per image (`encode`, `encoder_batch` images per forward pass); `decode` feeds
-`decoder_batch` prompts per pass of the prompt encoder + mask decoder (segment-anything's decoder
-repeats the single image embedding across the prompt batch). On CUDA the encoder and the mask
-decoder run under bf16 autocast (fp16 where bf16 is unsupported; prompt encoding stays fp32); CPU
-runs fp32 with the same code.
+The encoder runs once per image (`encode`); `decode` feeds prompts through the prompt encoder +
+mask decoder against that one embedding (segment-anything's decoder repeats the image embedding
+across the prompt batch). On CUDA the encoder and the mask decoder run under bf16 autocast (fp16
+where bf16 is unsupported; prompt encoding stays fp32); CPU runs fp32 with the same code.
+
+**Batch invariance.** What comes out for an image (and for one prompt of it) depends on that image
+and prompt alone, never on what else shares the batch: every forward pass has one fixed shape.
+On CPU each image is its own encoder pass and each prompt its own decoder pass (batching buys
+nothing there: measured equal or slower, and BLAS kernels pick other blockings for other shapes,
+so a batch of 4 and a batch of 1 differ in the 7th digit). On CUDA every encoder pass holds exactly
+`encoder_batch` images and every decoder pass exactly `decoder_batch` prompts, the tail padded
+with blank inputs that are discarded, so the same kernels run on the same shapes whatever the
+batch composition; cuDNN autotuning is off and its deterministic algorithms are asked for.
+Scores are rounded to `schemas.tables.SCORE_DECIMALS` as they leave the model, so QC decisions and
+written bytes do not move with float noise below 1e-4. See ARCHITECTURE.md ("Determinism").
 
 Masks go back as segment-anything's `postprocess_masks` does: low-res logits → encoder size →
 crop the padding → original size (bilinear), threshold at 0. The stability score is SAM's: IoU of
@@ -27,6 +37,7 @@ from segment_anything.utils.amg import calculate_stability_score
 from extractors.masks.sam.frame import ModelFrame, boxes_to_model, frame_for, points_to_model
 from extractors.masks.sam.models import SamBackbone
 from extractors.masks.sam.preprocess import model_inputs_on_device, to_rgb
+from schemas.tables import SCORE_DECIMALS
 
 Precision = Literal["auto", "fp32", "bf16", "fp16"]
 MASK_THRESHOLD = 0.0
@@ -57,24 +68,39 @@ class BatchedSamPredictor:
         encoder_batch: int = 4,
         decoder_batch: int = 64,
         precision: Precision = "auto",
+        cpu_threads: int | None = None,
     ) -> None:
+        """`cpu_threads` pins torch's intra-op threads on CPU (process-wide): results differ in the
+        7th digit between thread counts, so a run that must be byte-identical on workers of other
+        sizes fixes it (the SAM stages do: 1 thread per actor, one actor per CPU)."""
         self.backbone = backbone
-        self.encoder_batch = max(1, int(encoder_batch))
-        self.decoder_batch = max(1, int(decoder_batch))
+        on_cpu = backbone.device.type == "cpu"
+        # fixed pass shapes (see the module docstring): one item per pass on CPU, padded batches on CUDA
+        self.encoder_batch = 1 if on_cpu else max(1, int(encoder_batch))
+        self.decoder_batch = 1 if on_cpu else max(1, int(decoder_batch))
         self.dtype = _autocast_dtype(backbone.device, precision)
+        if on_cpu and cpu_threads:
+            torch.set_num_threads(int(cpu_threads))
+        if backbone.device.type == "cuda":
+            torch.backends.cudnn.benchmark = False
+            torch.backends.cudnn.deterministic = True
 
     # ---- encoder ------------------------------------------------------------------------------
     def encode(self, images: list[np.ndarray]) -> list[EncodedImage]:
-        """uint8 images (HxW or HxWxC, any sizes) → one embedding each, `encoder_batch` per pass."""
+        """uint8 images (HxW or HxWxC, any sizes) → one embedding each, in passes of exactly
+        `encoder_batch` images (the last one padded with blank images)."""
         size = self.backbone.image_size
+        blank, blank_frame = np.zeros((size, size, 3), np.uint8), frame_for(size, size, size)
         out: list[EncodedImage] = []
         for start in range(0, len(images), self.encoder_batch):
             chunk = [to_rgb(img) for img in images[start : start + self.encoder_batch]]
             frames = [frame_for(img.shape[0], img.shape[1], size) for img in chunk]
-            x = model_inputs_on_device(chunk, frames, self.backbone.normalisation, self.backbone.device)
+            pad = self.encoder_batch - len(chunk)
+            x = model_inputs_on_device(chunk + [blank] * pad, frames + [blank_frame] * pad,
+                                       self.backbone.normalisation, self.backbone.device)
             with torch.inference_mode(), self._autocast():
                 emb = self.backbone.net.image_encoder(x).float()
-            out.extend(EncodedImage(f, emb[i : i + 1]) for i, f in enumerate(frames))
+            out.extend(EncodedImage(f, emb[i : i + 1].clone()) for i, f in enumerate(frames))
         return out
 
     # ---- decoder ------------------------------------------------------------------------------
@@ -122,11 +148,12 @@ class BatchedSamPredictor:
         n = len(boxes) if boxes is not None else len(points[0])  # type: ignore[index]
         for start in range(0, n, self.decoder_batch):
             sl = slice(start, start + self.decoder_batch)
-            box_t = torch.as_tensor(boxes[sl], dtype=torch.float32, device=dev) if boxes is not None else None
+            real = min(n, start + self.decoder_batch) - start
+            box_t = _padded(boxes[sl], self.decoder_batch, torch.float32, dev) if boxes is not None else None
             pt_t = None
             if points is not None:
-                pt_t = (torch.as_tensor(points[0][sl], dtype=torch.float32, device=dev),
-                        torch.as_tensor(points[1][sl], dtype=torch.int64, device=dev))
+                pt_t = (_padded(points[0][sl], self.decoder_batch, torch.float32, dev),
+                        _padded(points[1][sl], self.decoder_batch, torch.int64, dev))
             with torch.inference_mode():
                 # prompt encoding stays fp32: its random Fourier features lose the box position in bf16
                 sparse, dense = net.prompt_encoder(points=pt_t, boxes=box_t, masks=None)
@@ -139,7 +166,7 @@ class BatchedSamPredictor:
                     dense_prompt_embeddings=dense,
                     multimask_output=multimask,
                 )
-            low_res, iou = low_res.float(), iou.float()
+            low_res, iou = low_res[:real].float(), iou[:real].float()
             if select_best and low_res.shape[1] > 1:
                 best = iou.argmax(dim=1)
                 idx = torch.arange(len(best), device=dev)
@@ -151,8 +178,7 @@ class BatchedSamPredictor:
             logits = upscale_logits(low_res, frame)
             stability = calculate_stability_score(logits, MASK_THRESHOLD, STABILITY_OFFSET)
             masks = logits > MASK_THRESHOLD
-        return MaskBatch(masks.cpu().numpy(), iou.cpu().numpy().astype(np.float32),
-                         stability.float().cpu().numpy().astype(np.float32))
+        return MaskBatch(masks.cpu().numpy(), _rounded(iou), _rounded(stability))
 
     @staticmethod
     def _collect(batches: Iterator[MaskBatch]) -> MaskBatch:
@@ -167,6 +193,18 @@ class BatchedSamPredictor:
         if self.dtype is None:
             return contextlib.nullcontext()
         return torch.autocast(device_type=self.backbone.device.type, dtype=self.dtype)
+
+
+def _padded(rows: np.ndarray, size: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """The first axis padded to `size` with copies of the last row (outputs of the pad are dropped)."""
+    arr = np.asarray(rows)
+    if len(arr) < size:
+        arr = np.concatenate([arr, np.repeat(arr[-1:], size - len(arr), axis=0)])
+    return torch.as_tensor(arr, dtype=dtype, device=device)
+
+
+def _rounded(scores: torch.Tensor) -> np.ndarray:
+    return np.round(scores.float().cpu().numpy().astype(np.float64), SCORE_DECIMALS).astype(np.float32)
 
 
 def upscale_logits(low_res: torch.Tensor, frame: ModelFrame) -> torch.Tensor:

@@ -1,5 +1,6 @@
 """REGION rows for SAM masks: a new region per mask (origin sam_box | sam_points | sam_auto) with its
-RLE, box, scores, model provenance (name, version, licence, checkpoint sha256) and QC flags."""
+RLE, box, scores (rounded to `schemas.tables.SCORE_DECIMALS`), model provenance (name, version,
+licence, checkpoint sha256) and QC flags."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import numpy as np
 
 from extractors.masks import rle
 from extractors.masks.sam.qc import RegionQc, mask_box_xyxy
-from schemas.tables import REGION_SCHEMA, empty_row
+from schemas.tables import REGION_SCHEMA, empty_row, round_score
 
 
 def region_key(*parts: object) -> str:
@@ -45,9 +46,9 @@ def sam_region(
         mask_height=h,
         mask_width=w,
         area=int(mask.sum()),
-        predicted_iou=float(predicted_iou),
-        stability_score=float(stability),
-        dice_vs_gt=None if dice_vs_gt is None else float(dice_vs_gt),
+        predicted_iou=round_score(predicted_iou),
+        stability_score=round_score(stability),
+        dice_vs_gt=round_score(dice_vs_gt),
         model=model_tag,
         model_sha256=model_sha256,
         qc_flags=sorted(set(flags)),
