@@ -32,7 +32,7 @@ def app() -> typer.Typer:
 def test_validate_shipped(app: typer.Typer) -> None:
     res = RUNNER.invoke(app, ["ontology", "validate"])
     assert res.exit_code == 0, res.output
-    assert "ontology 1.1.0: OK" in res.output and "label map sources.nih_cxr14: 16 mapped" in res.output
+    assert "ontology 1.2.0: OK" in res.output and "label map sources.nih_cxr14: 16 mapped" in res.output
 
 
 def test_validate_reports_problems(app: typer.Typer, tmp_path: Path) -> None:

@@ -83,11 +83,10 @@ def test_unknown_label_quarantined_by_default_or_flagged() -> None:
 
 
 def test_dropped_label_always_quarantined_with_reason() -> None:
-    row = sample([finding("f1", "No Lung Opacity / Not Normal", source="sources.rsna_pneumonia")], [],
-                 source="sources.rsna_pneumonia", modality="CR")
+    row = sample([finding("f1", "Deformity", source="sources.iu_xray")], [], source="sources.iu_xray", modality="CR")
     out = run([row], unknown="flag")[0]
     assert out["findings"] == []
-    assert "dropped by the sources.rsna_pneumonia label map" in out["quarantine"][0]["message"]
+    assert "dropped by the sources.iu_xray label map" in out["quarantine"][0]["message"]
 
 
 def test_rsna_lung_opacity_box_is_pneumonia() -> None:

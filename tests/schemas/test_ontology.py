@@ -59,7 +59,7 @@ def onto():
 
 
 def test_version_and_spine_codes(onto) -> None:
-    assert onto.version == ONTOLOGY_VERSION == "1.1.0"
+    assert onto.version == ONTOLOGY_VERSION == "1.2.0"
     for code in SPINE_CODES:
         assert code in onto, code
     assert isinstance(onto.get("lung"), Node)
@@ -113,8 +113,8 @@ def test_map_label_source_map_first(onto) -> None:
     )
     assert onto.map_label("Lung Opacity", source="sources.rsna_pneumonia").code == "pneumonia"
     assert onto.map_label("Lung Opacity").code == "lung_opacity"
-    assert onto.map_label("No Lung Opacity / Not Normal", source="sources.rsna_pneumonia") is None
-    assert onto.drop_reason("No Lung Opacity / Not Normal", "sources.rsna_pneumonia")
+    assert onto.map_label("Deformity", source="sources.iu_xray") is None
+    assert onto.drop_reason("Deformity", "sources.iu_xray")
     assert onto.map_label("Nodule/Mass", source="sources.vindr_cxr").code == "lung_lesion"
     assert onto.map_label("brats:4", source="sources.brats").code == "enhancing_tumour"
     assert onto.map_label("brats2023:3", source="sources.brats").code == "enhancing_tumour"
@@ -177,3 +177,16 @@ def test_vindr_labels_in_real_file_all_map(onto, shared_datasets: Path) -> None:
     assert len(labels) == 15
     for label in labels:
         assert onto.map_label(label, source="sources.vindr_cxr").rule == "label_map:sources.vindr_cxr"
+
+
+def test_rsna_classes_are_information_not_losses(onto) -> None:
+    """All three RSNA detailed classes map: a normal study is `no_finding`, an abnormal image without
+    opacity is its own node (a hard negative for pneumonia), neither dropped nor a named finding."""
+    src = "sources.rsna_pneumonia"
+    assert onto.map_label("Normal", source=src) == LabelMatch("no_finding", f"label_map:{src}")
+    other = onto.map_label("No Lung Opacity / Not Normal", source=src)
+    assert other == LabelMatch("abnormal_without_opacity", f"label_map:{src}")
+    assert onto.drop_reason("No Lung Opacity / Not Normal", src) is None
+    assert onto.path("abnormal_without_opacity") == ["abnormal_without_opacity"]  # not under lung_opacity
+    assert onto.get("abnormal_without_opacity").kind == "finding"
+    assert "abnormal_without_opacity" not in onto.exclusive  # unlike no_finding it asserts an abnormality
