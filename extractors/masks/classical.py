@@ -136,13 +136,17 @@ def _to_bgr(image: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(arr[..., :3])
 
 
-def _otsu_crop(gray: np.ndarray) -> np.ndarray:
+def _otsu_crop(gray: np.ndarray, largest: bool = True) -> np.ndarray:
+    """Otsu's foreground inside the crop (polarity: touches the border least); its largest
+    component with holes filled, or with `largest=False` every component, holes filled."""
     if gray.size < 4 or int(gray.max()) == int(gray.min()):
         return np.zeros(gray.shape, bool)
     _, binary = cv2.threshold(np.ascontiguousarray(gray), 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     bright = binary.astype(bool)
     border = np.concatenate([bright[0], bright[-1], bright[:, 0], bright[:, -1]])
     fg = bright if border.mean() <= 0.5 else ~bright
+    if not largest:
+        return _holes_filled(fg)
     return _largest_filled(fg)
 
 
@@ -152,12 +156,15 @@ def _largest_filled(fg: np.ndarray) -> np.ndarray:
         return fg
     _, labels, stats, _ = cv2.connectedComponentsWithStats(fg.astype(np.uint8), connectivity=8)
     keep = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
-    comp = (labels == keep).astype(np.uint8)
-    padded = np.pad(comp, 1)
+    return _holes_filled(labels == keep)
+
+
+def _holes_filled(fg: np.ndarray) -> np.ndarray:
+    """`fg` with every hole (background not connected to the crop border) filled."""
+    padded = np.pad(fg.astype(np.uint8), 1)
     outside = padded.copy()
     cv2.floodFill(outside, None, (0, 0), 1)
-    holes = outside[1:-1, 1:-1] == 0
-    return comp.astype(bool) | holes
+    return fg.astype(bool) | (outside[1:-1, 1:-1] == 0)
 
 
 def _ellipse_crop(shape: tuple[int, ...]) -> np.ndarray:

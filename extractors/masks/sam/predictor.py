@@ -104,10 +104,11 @@ class BatchedSamPredictor:
         return out
 
     # ---- decoder ------------------------------------------------------------------------------
-    def predict_boxes(self, enc: EncodedImage, boxes: np.ndarray) -> MaskBatch:
-        """(N, 4) xyxy boxes in original pixels (x1/y1 exclusive) → one mask per box."""
+    def predict_boxes(self, enc: EncodedImage, boxes: np.ndarray, multimask: bool = False) -> MaskBatch:
+        """(N, 4) xyxy boxes in original pixels (x1/y1 exclusive) → one mask per box, or with
+        `multimask` the decoder's three multimask outputs (K = 3, all kept: candidates to choose from)."""
         model_boxes = boxes_to_model(np.asarray(boxes, dtype=np.float64).reshape(-1, 4), enc.frame)
-        return self._collect(self._decode(enc, boxes=model_boxes, multimask=False, select_best=True))
+        return self._collect(self._decode(enc, boxes=model_boxes, multimask=multimask, select_best=not multimask))
 
     def predict_points(
         self, enc: EncodedImage, points: np.ndarray, labels: np.ndarray, select_best: bool = True

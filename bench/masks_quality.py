@@ -1,0 +1,175 @@
+"""Weak-mask quality on real CT: Dice of every box-prompted method against expert organ masks.
+
+    python bench/masks_quality.py [--data ../shared/datasets/btcv_ct_slices] [--limit N]
+                                  [--dump rows.json] [--no-sam]
+
+Data: `btcv_ct_slices/` (27 abdominal CT slices, one per patient, 235 organ masks; see its README
+in ../shared/datasets). The prompt of each organ is the tight box of its GT mask (x1/y1 exclusive).
+Methods: `box_fill` (the floor), `ellipse` (inscribed), `grabcut` (masks.classical as the stage
+runs it, ellipse fallback included), LiteMedSAM `sam` (single mask), `sam_best` (the multimask
+output with the highest predicted IoU), and `chosen` (extractors.masks.select: the candidate with
+the best GT-free QC score). Patients are split in sorted order, alternately, into a `tune` half and
+a `report` half; both are printed (tune only what the tune half shows).
+
+Prints Dice per organ and overall per method and half, and the Spearman rank correlation of the QC
+score with true Dice. The image is the 8-bit PNG as shipped (already windowed: no second window).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+warnings.simplefilter("ignore", FutureWarning)
+
+from extractors.masks.candidates import Candidate, classical_candidates, features  # noqa: E402
+from extractors.masks.classical import ClassicalBoxMasker  # noqa: E402
+from extractors.masks.sam.qc import dice, mask_box_xyxy  # noqa: E402
+
+DEFAULT_DATA = ROOT.parent / "shared" / "datasets" / "btcv_ct_slices"
+METHODS = ("box_fill", "ellipse", "grabcut", "sam", "sam_best", "chosen")
+
+
+def load_items(data: Path, limit: int | None) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    names = sorted(p.name for p in (data / "images").glob("*.png"))[:limit]
+    out = []
+    for name in names:
+        img = cv2.imread(str(data / "images" / name), cv2.IMREAD_UNCHANGED)
+        lab = cv2.imread(str(data / "labels" / name), cv2.IMREAD_UNCHANGED)
+        gray = img[..., 0] if img.ndim == 3 else img  # grey stored as RGB
+        out.append((name, gray, lab))
+    return out
+
+
+def halves(names: list[str]) -> dict[str, str]:
+    """Patient → 'tune' | 'report', alternating in sorted patient order (one slice per patient)."""
+    patients = sorted({n.rsplit("_", 1)[0] for n in names})
+    side = {p: ("tune" if i % 2 == 0 else "report") for i, p in enumerate(patients)}
+    return {n: side[n.rsplit("_", 1)[0]] for n in names}
+
+
+def score_image(gray: np.ndarray, lab: np.ndarray, organs: dict[str, str], predictor: Any) -> list[dict[str, Any]]:
+    from extractors.masks.select import choose
+
+    classes = [int(c) for c in np.unique(lab) if c != 0]
+    gts = [lab == c for c in classes]
+    boxes = np.stack([mask_box_xyxy(g) for g in gts])
+    sam_sets: list[list[Candidate]] = [[] for _ in classes]
+    if predictor is not None:
+        from extractors.masks.sam.candidates import sam_candidates
+
+        enc = predictor.encode([gray])[0]
+        sam_sets = sam_candidates(predictor, enc, boxes)
+    grabcut = ClassicalBoxMasker("grabcut")
+    rows = []
+    for c, gt, box, sam in zip(classes, gts, boxes, sam_sets, strict=True):
+        cands = sam + classical_candidates(gray, box)
+        features(cands, box)
+        x, y = float(box[0]), float(box[1])
+        stage_gc = grabcut.predict(gray, (x, y, float(box[2] - x), float(box[3] - y)))
+        winner = choose(cands, box)
+        row: dict[str, Any] = {"organ": organs[str(c)], "grabcut": dice(stage_gc.mask, gt),
+                               "chosen": dice(winner.mask, gt), "chosen_name": winner.name,
+                               "qc_score": winner.score, "reason": winner.reason, "cands": {}}
+        for cand in cands:
+            row["cands"][cand.name] = {"dice": dice(cand.mask, gt), **cand.feats}
+        row["box_fill"] = row["cands"]["box_fill"]["dice"]
+        row["ellipse"] = row["cands"]["ellipse"]["dice"]
+        if sam:
+            row["sam"] = row["cands"]["sam"]["dice"]
+            best = max((k for k in row["cands"] if k.startswith("sam_m")), key=lambda k: row["cands"][k]["pred_iou"])
+            row["sam_best"] = row["cands"][best]["dice"]
+        rows.append(row)
+    return rows
+
+
+def table(rows: list[dict[str, Any]], methods: tuple[str, ...]) -> str:
+    by_organ: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        by_organ[r["organ"]].append(r)
+    head = f"{'organ':<30}{'n':>4}" + "".join(f"{m:>10}" for m in methods)
+    lines = [head, "-" * len(head)]
+    for organ in sorted(by_organ):
+        rs = by_organ[organ]
+        lines.append(f"{organ:<30}{len(rs):>4}" + "".join(f"{_mean(rs, m):>10.3f}" for m in methods))
+    lines.append(f"{'overall (mean over masks)':<30}{len(rows):>4}" + "".join(f"{_mean(rows, m):>10.3f}"
+                                                                          for m in methods))
+    lines.append(f"{'organs below box_fill':<34}" + "".join(
+        f"{sum(_mean(rs, m) < _mean(rs, 'box_fill') - 1e-9 for rs in by_organ.values()):>10d}" for m in methods))
+    return "\n".join(lines)
+
+
+def spearman(a: list[float], b: list[float]) -> float:
+    ra, rb = _ranks(np.asarray(a)), _ranks(np.asarray(b))
+    return float(np.corrcoef(ra, rb)[0, 1]) if len(a) > 2 else float("nan")
+
+
+def _ranks(x: np.ndarray) -> np.ndarray:
+    order = np.argsort(x, kind="stable")
+    ranks = np.empty(len(x))
+    ranks[order] = np.arange(len(x))
+    for v in np.unique(x):  # average ranks of ties
+        ranks[x == v] = ranks[x == v].mean()
+    return ranks
+
+
+def _mean(rows: list[dict[str, Any]], key: str) -> float:
+    vals = [r[key] for r in rows if key in r]
+    return float(np.mean(vals)) if vals else float("nan")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ap.add_argument("--limit", type=int, default=None, help="first N images only")
+    ap.add_argument("--dump", type=Path, default=None, help="write every region's candidates and features")
+    ap.add_argument("--no-sam", action="store_true", help="classical methods only (no torch)")
+    args = ap.parse_args(argv)
+    if not (args.data / "images").is_dir():
+        print(f"no data at {args.data} (see ../shared/datasets/README.md)", file=sys.stderr)
+        return 2
+    organs = json.loads((args.data / "labels.json").read_text())
+    predictor = None
+    if not args.no_sam:
+        from extractors.masks.sam.models import load_backbone
+        from extractors.masks.sam.predictor import BatchedSamPredictor
+
+        predictor = BatchedSamPredictor(load_backbone("litemedsam", device="cpu"), cpu_threads=1)
+    items = load_items(args.data, args.limit)
+    side = halves([n for n, _, _ in items])
+    rows: list[dict[str, Any]] = []
+    t0 = time.perf_counter()
+    for name, gray, lab in items:
+        for r in score_image(gray, lab, organs, predictor):
+            rows.append({"image": name, "half": side[name], **r})
+    elapsed = time.perf_counter() - t0
+    methods = tuple(m for m in METHODS if any(m in r for r in rows))
+    for half in ("tune", "report"):
+        rs = [r for r in rows if r["half"] == half]
+        print(f"\n== {half} half: {len({r['image'] for r in rs})} patients, {len(rs)} masks ==")
+        print(table(rs, methods))
+        rho = spearman([r["qc_score"] for r in rs], [r["chosen"] for r in rs])
+        print(f"Spearman(QC score of the chosen mask, its Dice) = {rho:.3f}")
+    wins = defaultdict(int)
+    for r in rows:
+        wins[r["chosen_name"]] += 1
+    print(f"\nchosen candidates: {dict(sorted(wins.items()))}")
+    print(f"{len(items)} images, {len(rows)} masks in {elapsed:.1f} s (CPU)")
+    if args.dump:
+        args.dump.write_text(json.dumps(rows, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
