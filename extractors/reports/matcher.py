@@ -7,7 +7,9 @@ pipeline has no lemmatiser. Where matches overlap, the longest wins (spacy.util.
 become mentions; anatomy matches become the locations of the mentions near them. `no_finding` and
 its descendants are not matched: "normal" is derived from the absence of positive labels. A phrases.tsv
 row with expansion "-" is an unmention: matched (so longest-match hides the words inside it, "soft tissue
-edema" is not an edema mention) and then dropped.
+edema" is not an edema mention) and then dropped. An anchored head (anchored_heads.tsv) is a bare word no
+phrase covers that becomes a mention when an anchor word precedes it in its sentence ("pleural fluid and
+thickening": the "thickening" is a pleural thickening).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
-from extractors.reports.rules import abbreviations, extra_phrases
+from extractors.reports.rules import abbreviations, anchored_heads, extra_phrases
 from schemas.ontology import Ontology
 
 MENTION_KINDS = ("finding", "device")
@@ -68,6 +70,13 @@ class OntologyPhraseMatcher:
             key = nlp.vocab.strings.add(code)
             self.kinds[key] = (code, "unmention" if code == UNMENTION else onto.get(code).kind)
             self.matcher.add(code, list(nlp.tokenizer.pipe(sorted(by_code[code]))))
+        self.heads: dict[str, tuple[frozenset[str], str, str]] = {}  # head → (anchors, code, kind)
+        for head, rule in anchored_heads().items():
+            code = onto.lookup(rule.expansion)
+            if code is None:
+                self._unresolved.append(rule.expansion)
+                continue
+            self.heads[head] = (rule.anchors, code, onto.get(code).kind)
         self.unresolved: list[str] = self._unresolved  # extra expansions the ontology does not know
 
     def forms(self, onto: Ontology) -> dict[str, str]:
@@ -99,7 +108,25 @@ class OntologyPhraseMatcher:
             code, kind = self.kinds[sp.label]
             if kind != "unmention":
                 out.append(Match(sp.start, sp.end, code, kind))
+        if self.heads:
+            out = self.anchored(doc, out, {i for sp in spans for i in range(sp.start, sp.end)})
         return out
+
+    def anchored(self, doc: Doc, matches: list[Match], covered: set[int]) -> list[Match]:
+        """`matches` plus the anchored heads no phrase covers whose anchor precedes them in the sentence."""
+        extra = []
+        for tok in doc:
+            rule = self.heads.get(tok.lower_)
+            if rule is None or tok.i in covered:
+                continue
+            anchors, code, kind = rule
+            j = tok.i
+            while j > 0 and not doc[j].is_sent_start:
+                j -= 1
+                if doc[j].lower_ in anchors:
+                    extra.append(Match(tok.i, tok.i + 1, code, kind))
+                    break
+        return sorted([*matches, *extra], key=lambda m: m.start) if extra else matches
 
     def add_defined_abbreviations(self, doc: Doc, matches: list[Match]) -> list[Match]:
         """Short forms defined in the report ("pulmonary embolism (PE)") that scispaCy's detector found

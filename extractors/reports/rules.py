@@ -2,6 +2,8 @@
 
 - context_rules.tsv: ConText-style triggers (pattern, category, direction; patterns as in phrases.tsv);
 - abbreviations.tsv: radiology abbreviations (short form, expansion as an ontology surface form);
+- anchored_heads.tsv: bare finding words read as a finding only after an anchor word in their sentence
+  (head, anchors, expansion): "pleural fluid and thickening" → pleural thickening;
 - phrases.tsv: extra finding patterns (pattern, expansion), where `(a|b)` is a choice and `[a|b]` an
   optional choice, so "heart (is|appears) [mildly|markedly] enlarged" is six phrases.
 
@@ -73,6 +75,26 @@ def extra_phrases() -> tuple[tuple[str, str], ...]:
     for pattern, expansion in read_tsv("phrases.tsv", 2):
         out.update((p, expansion) for p in expand_pattern(pattern))
     return tuple(sorted(out))
+
+
+@dataclass(frozen=True)
+class AnchoredHead:
+    """A bare word (`head`) that names `expansion` when one of `anchors` comes before it in its sentence."""
+
+    head: str
+    anchors: frozenset[str]
+    expansion: str
+
+
+@cache
+def anchored_heads() -> dict[str, AnchoredHead]:
+    """Head token (lower case) → its rule."""
+    out: dict[str, AnchoredHead] = {}
+    for head, anchors, expansion in read_tsv("anchored_heads.tsv", 3):
+        if " " in head or head != head.lower() or head in out:
+            raise ValueError(f"anchored head {head!r}: one lower-case token, defined once")
+        out[head] = AnchoredHead(head, frozenset(a.strip() for a in anchors.split("|") if a.strip()), expansion)
+    return out
 
 
 def expand_pattern(pattern: str) -> list[str]:

@@ -21,6 +21,9 @@ CASES = [
     ("Interstitial edema.", "Edema", 1),
     ("Calcified pleural plaques.", "Pleural_Thickening", 0),
     ("Bilateral apical thickening.", "Pleural_Thickening", 1),
+    ("Small left pleural effusion with associated thickening.", "Pleural_Thickening", 1),  # anchored head
+    ("No pleural effusion or thickening.", "Pleural_Thickening", 0),
+    ("Pleural effusion. Wall thickening of the gallbladder.", "Pleural_Thickening", 0),  # anchor in another sentence
     ("Small right hydropneumothorax.", "Effusion", 1),
     ("Small right hydropneumothorax.", "Pneumothorax", 1),
     ("Small right pleural air collection.", "Pneumothorax", 1),

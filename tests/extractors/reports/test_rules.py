@@ -1,6 +1,14 @@
 from __future__ import annotations
 
-from extractors.reports.rules import CATEGORIES, DIRECTIONS, abbreviations, context_rules, expand_pattern
+from extractors.reports.rules import (
+    CATEGORIES,
+    DIRECTIONS,
+    abbreviations,
+    anchored_heads,
+    context_rules,
+    expand_pattern,
+)
+from schemas.ontology import load_ontology
 
 
 def test_expand_pattern_choices_and_optionals() -> None:
@@ -15,3 +23,10 @@ def test_rule_files_are_well_formed() -> None:
     assert len(rules) > 100
     assert all(r.category in CATEGORIES and r.direction in DIRECTIONS for r in rules)
     assert abbreviations()["PTX"] == "pneumothorax"
+
+
+def test_anchored_heads_resolve_to_ontology_nodes() -> None:
+    onto = load_ontology()
+    heads = anchored_heads()
+    assert heads["thickening"].anchors >= {"pleural", "pleura"}
+    assert all(onto.lookup(rule.expansion) is not None for rule in heads.values())
