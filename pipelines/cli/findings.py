@@ -1,12 +1,15 @@
 """`medground findings`: extract findings from a lab's own reports, derive labels, score them.
 
     medground findings extract REPORTS.csv --id-col uid --text-cols findings,impression --out F.parquet
-    medground findings labels F.parquet --label-set chestxray14 --out LABELS.csv
+    medground findings labels F.parquet --label-set chestxray14 --out LABELS.csv --laterality-out LAT.jsonl
     medground findings eval LABELS.csv GOLD.csv
+    medground findings eval [--dev ../shared/datasets/reports_dev] [--engine llm --endpoint URL --model M]
 
 With several text columns, each becomes a section of the report text ("FINDINGS: ...\\n\\nIMPRESSION:
 ..."), so spans index that text; with one column the text is the cell as is. The report ids (all of
 them, including reports with no mention) and the id column name travel in the Parquet metadata.
+`findings eval` without files runs the development evaluation (extractors.reports.evaluation): CMC 2007
+ICD-9 gold and the NegEx kit, through the same extraction and label export as `extract` + `labels`.
 """
 
 from __future__ import annotations
@@ -31,13 +34,6 @@ META_IDS = b"medground.report_ids"
 META_ID_COL = b"medground.id_col"
 
 
-def compose_text(row: dict[str, str], cols: list[str]) -> str:
-    if len(cols) == 1:
-        return row.get(cols[0]) or ""
-    parts = [f"{c.upper()}: {row[c].strip()}" for c in cols if (row.get(c) or "").strip()]
-    return "\n\n".join(parts)
-
-
 @findings_app.command("extract")
 def extract(
     reports: Annotated[Path, typer.Argument(help="CSV of reports")],
@@ -49,7 +45,7 @@ def extract(
 ) -> None:
     """One FINDING row per finding/device mention (extractor=rules)."""
     from extractors.reports.extractor import ReportFindingExtractor
-    from extractors.reports.findings_table import finding_rows
+    from extractors.reports.report_table import compose_text, rule_rows
 
     cols = [c.strip() for c in text_cols.split(",") if c.strip()]
     with reports.open(newline="", encoding="utf-8") as fh:
@@ -61,9 +57,7 @@ def extract(
     ex = ReportFindingExtractor()
     texts = [compose_text(r, cols) for r in rows]
     ids = [r[id_col] for r in rows]
-    out_rows = []
-    for rid, mentions in zip(ids, ex.extract_many(texts, batch_size), strict=True):
-        out_rows.extend(finding_rows(mentions, ex.onto, report_id=rid, source=source))
+    out_rows = rule_rows(ex, ids, texts, source=source, batch_size=batch_size)
     meta = {**(FINDING_SCHEMA.metadata or {}), META_IDS: json.dumps(ids).encode(), META_ID_COL: id_col.encode()}
     table = pa.Table.from_pylist(out_rows, schema=FINDING_SCHEMA.with_metadata(meta))
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -78,9 +72,12 @@ def labels(
     label_set: Annotated[str, typer.Option("--label-set", help="ontology label set")] = "chestxray14",
     uncertain: Annotated[str, typer.Option(help="uncertain mentions: positive | negative | probable")] = "probable",
     sections: Annotated[str, typer.Option(help="sections that feed labels")] = "findings,impression,unsectioned",
+    laterality_out: Annotated[Path | None, typer.Option(
+        "--laterality-out", help="JSONL: one {uid, finding, laterality} row per positive (report, label)")] = None,
 ) -> None:
-    """Report-level labels: the id column, then one column per label (binary sets add `normal`)."""
-    from extractors.reports.labels import derive_labels, label_columns
+    """Report-level labels: the id column, then one column per label (binary sets add `normal`); with
+    --laterality-out, one JSONL row {uid, finding, laterality} per label whose CSV value is 1."""
+    from extractors.reports.label_export import export_labels
     from schemas.errors import ConfigError
     from schemas.ontology import load_ontology
 
@@ -90,35 +87,25 @@ def labels(
     rows = table.to_pylist()
     ids = json.loads(meta[META_IDS]) if META_IDS in meta else sorted({r["report_id"] for r in rows})
     id_col = meta.get(META_ID_COL, b"report_id").decode()
-    by_report: dict[str, list[_Row]] = {rid: [] for rid in ids}
-    for r in rows:
-        by_report.setdefault(r["report_id"], []).append(_Row(r))
+    secs = tuple(s.strip() for s in sections.split(",") if s.strip())
     try:
-        columns = label_columns(onto, label_set)
-        secs = tuple(s.strip() for s in sections.split(",") if s.strip())
-        values = {rid: derive_labels(ms, onto, label_set, sections=secs, uncertain=uncertain)
-                  for rid, ms in by_report.items()}
+        export = export_labels(rows, ids, onto, label_set, sections=secs, uncertain=uncertain)
     except (ConfigError, KeyError) as err:
         console.print(f"[red]error[/]: {err}")
         raise typer.Exit(2) from err
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow([id_col, *columns])
-        for rid, vals in values.items():
-            w.writerow([rid, *("" if vals[c] is None else vals[c] for c in columns)])
-    console.print(f"{len(values)} report(s) → {out}")
-
-
-class _Row:
-    """A FINDING row read back, seen as a mention by the label derivation."""
-
-    def __init__(self, row: dict) -> None:
-        self.code = row["code"]
-        self.section = row["section"] or "unsectioned"
-        self.certainty = row["certainty"]
-        self.flags = tuple(row["flags"] or ())
-        self.laterality = row["laterality"] or "none"
+        w.writerow([id_col, *export.columns])
+        for rid, vals in export.values.items():
+            w.writerow([rid, *("" if vals[c] is None else vals[c] for c in export.columns)])
+    console.print(f"{len(export.values)} report(s) → {out}")
+    if laterality_out is not None:
+        recs = export.jsonl_rows()
+        laterality_out.parent.mkdir(parents=True, exist_ok=True)
+        with laterality_out.open("w", encoding="utf-8") as fh:
+            fh.writelines(json.dumps(rec, sort_keys=True) + "\n" for rec in recs)
+        console.print(f"{len(recs)} positive (report, label) row(s) → {laterality_out}")
 
 
 def read_label_csv(path: Path) -> tuple[str, dict[str, dict[str, str]]]:
@@ -130,11 +117,32 @@ def read_label_csv(path: Path) -> tuple[str, dict[str, dict[str, str]]]:
 
 @findings_app.command("eval")
 def evaluate(
-    predicted: Annotated[Path, typer.Argument(help="LABELS.csv from `findings labels`")],
-    gold: Annotated[Path, typer.Argument(help="gold CSV of the same shape")],
+    predicted: Annotated[Path | None, typer.Argument(help="LABELS.csv from `findings labels`")] = None,
+    gold: Annotated[Path | None, typer.Argument(help="gold CSV of the same shape")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="write the scores as JSON")] = None,
-    uncertain_positive: Annotated[bool, typer.Option(help="count -1 as positive")] = False,
+    uncertain_positive: Annotated[bool, typer.Option(help="files: count -1 as positive")] = False,
+    dev: Annotated[Path | None, typer.Option("--dev", help="development gold folder (CMC 2007 XML, NegEx kit); "
+                                             "default ../shared/datasets/reports_dev")] = None,
+    engine: Annotated[str, typer.Option(help="dev: rules | llm")] = "rules",
+    endpoint: Annotated[str | None, typer.Option(help="dev, llm: OpenAI-compatible base URL (…/v1)")] = None,
+    model: Annotated[str, typer.Option(help="dev, llm: model name sent to the endpoint")] = "default",
+    label_set: Annotated[str, typer.Option("--label-set", help="dev: ontology label set")] = "chestxray14",
+    uncertain: Annotated[str, typer.Option(help="dev: uncertain mentions (the CMC coders code none)")] = "negative",
+    limit: Annotated[int | None, typer.Option(help="dev: only the first N reports / sentences")] = None,
+    max_concurrency: Annotated[int, typer.Option(help="dev, llm: concurrent requests")] = 4,
 ) -> None:
+    """Score LABELS.csv against GOLD.csv; without files, run the development evaluation (CMC 2007 ICD-9
+    gold, NegEx kit; dev and held-out splits) through `extract` + `labels`."""
+    if predicted is None and gold is None:
+        _eval_dev(dev, engine, endpoint, model, label_set, uncertain, limit, max_concurrency, out)
+        return
+    if predicted is None or gold is None:
+        console.print("[red]error[/]: give both LABELS.csv and GOLD.csv, or neither (development evaluation)")
+        raise typer.Exit(2)
+    _eval_files(predicted, gold, out, uncertain_positive)
+
+
+def _eval_files(predicted: Path, gold: Path, out: Path | None, uncertain_positive: bool) -> None:
     """Per-label precision/recall/F1, micro and macro, over the labels both files have."""
     from extractors.reports.scoring import score_labels
 
@@ -154,6 +162,34 @@ def evaluate(
         doc = {"n_reports": scores.n_reports, "micro": _as_dict(scores.micro), "macro_f1": scores.macro_f1,
                "per_label": [_as_dict(s) for s in scores.per_label]}
         out.write_text(json.dumps(doc, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
+
+
+def _eval_dev(dev: Path | None, engine: str, endpoint: str | None, model: str, label_set: str, uncertain: str,
+              limit: int | None, max_concurrency: int, out: Path | None) -> None:
+    from extractors.reports.evaluation.dev import as_json, render, run_dev
+    from extractors.reports.evaluation.harness import CMC_FILE, DEV_DIR, NEGEX_FILE
+    from schemas.errors import ConfigError
+    from schemas.ontology import load_ontology
+
+    folder = dev or DEV_DIR
+    missing = [f for f in (CMC_FILE, NEGEX_FILE) if not (folder / f).is_file()]
+    if missing:
+        console.print(f"[red]error[/]: {folder} lacks {', '.join(missing)} (the development gold)")
+        raise typer.Exit(2)
+    if engine not in ("rules", "llm") or (engine == "llm" and not endpoint):
+        console.print("[red]error[/]: --engine is rules, or llm with --endpoint URL")
+        raise typer.Exit(2)
+    try:
+        rep = run_dev(folder, load_ontology(), engine=engine, endpoint=endpoint, model=model, label_set=label_set,
+                      uncertain=uncertain, limit=limit, max_concurrency=max_concurrency)
+    except (ConfigError, KeyError) as err:
+        console.print(f"[red]error[/]: {err}")
+        raise typer.Exit(2) from err
+    for line in render(rep):
+        typer.echo(line)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(as_json(rep), indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
 def _as_dict(s: object) -> dict[str, float | int | str | None]:

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import pytest
 import typer
 from typer.testing import CliRunner
 
@@ -78,3 +79,76 @@ def test_extract_reports_missing_columns(tmp_path: Path) -> None:
     res = CliRunner().invoke(app(), ["findings", "extract", str(tmp_path / "r.csv"), "--id-col", "nope",
                                      "--out", str(tmp_path / "F.parquet")])
     assert res.exit_code == 2 and "nope" in res.output
+
+
+LAT_REPORTS = [
+    {"uid": "a", "findings": "Small left pleural effusion. No pneumothorax.", "impression": "Left effusion."},
+    {"uid": "b", "findings": "Left pleural effusion and right pleural effusion.",
+     "impression": "Right apical pneumothorax."},
+    {"uid": "c", "findings": "Lungs are clear.", "impression": "No acute disease."},
+    {"uid": "d", "findings": "Heart is enlarged. Possible right lower lobe pneumonia.", "impression": ""},
+    {"uid": "e", "findings": "Bilateral pleural effusions. Bibasilar atelectasis.", "impression": ""},
+]
+
+
+def extract_and_label(tmp_path: Path, uncertain: str) -> tuple[dict[str, dict[str, str]], list[dict[str, str]]]:
+    runner = CliRunner()
+    write_csv(tmp_path / "reports.csv", LAT_REPORTS)
+    f = tmp_path / "F.parquet"
+    res = runner.invoke(app(), ["findings", "extract", str(tmp_path / "reports.csv"), "--id-col", "uid",
+                                "--text-cols", "findings,impression", "--out", str(f)])
+    assert res.exit_code == 0, res.output
+    labels, lat = tmp_path / f"L-{uncertain}.csv", tmp_path / f"lat-{uncertain}.jsonl"
+    res = runner.invoke(app(), ["findings", "labels", str(f), "--label-set", "chestxray14", "--out", str(labels),
+                                "--laterality-out", str(lat), "--uncertain", uncertain])
+    assert res.exit_code == 0, res.output
+    with labels.open() as fh:
+        csv_rows = {r["uid"]: r for r in csv.DictReader(fh)}
+    return csv_rows, [json.loads(line) for line in lat.read_text().splitlines()]
+
+
+@pytest.mark.parametrize("uncertain", ["positive", "negative", "probable"])
+def test_laterality_jsonl_agrees_with_csv(tmp_path: Path, uncertain: str) -> None:
+    csv_rows, recs = extract_and_label(tmp_path, uncertain)
+    assert all(set(r) == {"uid", "finding", "laterality"} for r in recs)
+    assert all(r["laterality"] in ("left", "right", "bilateral", "none") for r in recs)
+    positives = {(uid, k) for uid, row in csv_rows.items() for k, v in row.items() if k != "uid" and v == "1"}
+    assert {(r["uid"], r["finding"]) for r in recs} == positives  # one row per positive, no other
+    assert len(recs) == len(positives)
+    side = {(r["uid"], r["finding"]): r["laterality"] for r in recs}
+    assert side[("a", "Effusion")] == "left"
+    assert side[("b", "Effusion")] == "bilateral" and side[("b", "Pneumothorax")] == "right"
+    assert side[("c", "normal")] == "none"
+    assert side[("e", "Effusion")] == "bilateral"
+    assert (("d", "Pneumonia") in side) == (uncertain == "positive")
+    if uncertain == "positive":
+        assert side[("d", "Pneumonia")] == "right"
+
+
+def test_eval_dev_folder_and_llm_double(tmp_path: Path) -> None:
+    """`findings eval` without files runs the development evaluation; the LLM run uses the TEST DOUBLE
+    endpoint (its scores mean nothing). The gold files here are project-written stand-ins."""
+    from tests.doubles.openai_server import OpenAIServerDouble, phrase_responder
+    from tests.extractors.reports.evaluation.conftest import CMC_XML, NEGEX_TSV
+
+    (tmp_path / "cmc2007_train.xml").write_text(CMC_XML)
+    (tmp_path / "negex_annotations_1_120.tsv").write_text(NEGEX_TSV)
+    runner = CliRunner()
+    out = tmp_path / "dev.json"
+    res = runner.invoke(app(), ["findings", "eval", "--dev", str(tmp_path), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "held-out" in res.output and "reports/s/core" in res.output
+    doc = json.loads(out.read_text())
+    assert doc["engine"] == "rules" and doc["cmc"]["dev"]["n_reports"] == 3 and "scope" in doc["negex"]
+    with OpenAIServerDouble(phrase_responder({"pneumonia": {"code": "pneumonia"}})) as srv:
+        res = runner.invoke(app(), ["findings", "eval", "--dev", str(tmp_path), "--engine", "llm",
+                                    "--endpoint", srv.base_url, "--out", str(out)])
+        assert srv.requests == 6 + 6  # every CMC report and every NegEx sentence
+    assert res.exit_code == 0, res.output
+    assert json.loads(out.read_text())["cmc"]["held-out"]["agreement"]["pairs"] == 3 * 14
+    res = runner.invoke(app(), ["findings", "eval", "--dev", str(tmp_path), "--engine", "llm"])
+    assert res.exit_code == 2 and "--endpoint" in res.output
+    res = runner.invoke(app(), ["findings", "eval", str(tmp_path / "only-one.csv")])
+    assert res.exit_code == 2
+    res = runner.invoke(app(), ["findings", "eval", "--dev", str(tmp_path / "nowhere")])
+    assert res.exit_code == 2 and "lacks" in res.output
