@@ -15,7 +15,9 @@ default: hedged-towards-present wordings such as "likely", "suggestive of" count
 A label set with a definition file (`data/label_sets/<name>.tsv`, e.g. chestxray14: NegBio's concept
 definitions) counts only the nodes its rows include and not those they exclude, and follows no `implies`
 link (a calcified granuloma is not a Nodule, scarring not Fibrosis, vascular congestion not Edema); label
-sets without one (chexpert, vindr_cxr) use the ontology entailment above, the clinically broader mapping.
+sets without one (chexpert, vindr_cxr, chestxray14_broad) use the ontology entailment above, the clinically
+broader mapping: `chestxray14_broad` has ChestX-ray14's 14 columns under that entailment (vascular congestion
+→ Edema, COPD → Emphysema), for exports that want the ontology-level reading under the same header.
 
 Schemes: "binary" (0/1 per label, plus `normal` = 1 when nothing is positive) and "chexpert"
 (1 positive, -1 uncertain, 0 negative, None blank = not mentioned; "No Finding" = 1 when no other

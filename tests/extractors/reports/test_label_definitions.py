@@ -53,3 +53,25 @@ def test_definition_codes_exist_and_cover_every_label(extractor: ReportFindingEx
     names = [n for n, _ in extractor.onto.label_set("chestxray14")]
     assert sorted(definition) == sorted(names)
     assert all(c in extractor.onto for inc, exc in definition.values() for c in inc | exc)
+
+
+BROADER = [
+    # (report text, label): 0 under chestxray14's NegBio definition, 1 under the ontology-level chestxray14_broad
+    ("Pulmonary vascular congestion.", "Edema"),
+    ("COPD.", "Emphysema"),
+    ("Calcified granuloma in the right upper lobe.", "Nodule"),
+    ("Scarring in the left apex.", "Fibrosis"),
+    ("Calcified pleural plaques.", "Pleural_Thickening"),
+]
+
+
+@pytest.mark.parametrize(("text", "label"), BROADER)
+def test_broader_mapping_is_its_own_label_set(extractor: ReportFindingExtractor, text: str, label: str) -> None:
+    mentions = extractor.extract(text)
+    assert derive_labels(mentions, extractor.onto, "chestxray14")[label] == 0
+    assert derive_labels(mentions, extractor.onto, "chestxray14_broad")[label] == 1
+
+
+def test_broad_set_has_chestxray14_columns(extractor: ReportFindingExtractor) -> None:
+    assert extractor.onto.label_set("chestxray14_broad") == extractor.onto.label_set("chestxray14")
+    assert label_definition("chestxray14_broad") is None  # entailment, not a definition file
