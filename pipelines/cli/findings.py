@@ -1,6 +1,7 @@
 """`medground findings`: extract findings from a lab's own reports, derive labels, score them.
 
     medground findings extract REPORTS.csv --id-col uid --text-cols findings,impression --out F.parquet
+    medground findings extract REPORTS.csv ... --engine llm --endpoint http://host:8000/v1 --model M
     medground findings labels F.parquet --label-set chestxray14 --out LABELS.csv --laterality-out LAT.jsonl
     medground findings eval LABELS.csv GOLD.csv
     medground findings eval [--dev ../shared/datasets/reports_dev] [--engine llm --endpoint URL --model M]
@@ -42,10 +43,16 @@ def extract(
     text_cols: Annotated[str, typer.Option("--text-cols", help="comma-separated text columns")] = "text",
     source: Annotated[str, typer.Option(help="value of the FINDING source column")] = "user",
     batch_size: Annotated[int, typer.Option(help="reports per nlp.pipe batch")] = 64,
+    engine: Annotated[str, typer.Option(help="rules | llm")] = "rules",
+    endpoint: Annotated[str | None, typer.Option(help="llm: OpenAI-compatible base URL (…/v1)")] = None,
+    model: Annotated[str, typer.Option(help="llm: model name sent to the endpoint")] = "default",
+    api_key_env: Annotated[str | None, typer.Option(help="llm: NAME of the env variable holding the key")] = None,
+    fallback: Annotated[str, typer.Option(help="llm: what an unanswered report gets: rules | none")] = "rules",
+    max_concurrency: Annotated[int, typer.Option(help="llm: concurrent requests")] = 4,
 ) -> None:
-    """One FINDING row per finding/device mention (extractor=rules)."""
+    """One FINDING row per finding/device mention (extractor=rules, or llm: the `findings.llm` extractor)."""
     from extractors.reports.extractor import ReportFindingExtractor
-    from extractors.reports.report_table import compose_text, rule_rows
+    from extractors.reports.report_table import compose_text, llm_rows_fn, rule_rows
 
     cols = [c.strip() for c in text_cols.split(",") if c.strip()]
     with reports.open(newline="", encoding="utf-8") as fh:
@@ -54,10 +61,22 @@ def extract(
     if missing:
         console.print(f"[red]error[/]: column(s) not in {reports.name}: {', '.join(missing)}")
         raise typer.Exit(2)
-    ex = ReportFindingExtractor()
+    if engine not in ("rules", "llm") or (engine == "llm" and not endpoint) or fallback not in ("rules", "none"):
+        console.print("[red]error[/]: --engine is rules, or llm with --endpoint URL (--fallback rules|none)")
+        raise typer.Exit(2)
     texts = [compose_text(r, cols) for r in rows]
     ids = [r[id_col] for r in rows]
-    out_rows = rule_rows(ex, ids, texts, source=source, batch_size=batch_size)
+    if engine == "rules":
+        out_rows = rule_rows(ReportFindingExtractor(), ids, texts, source=source, batch_size=batch_size)
+    else:
+        from schemas.ontology import load_ontology
+
+        run = llm_rows_fn(endpoint or "", model, load_ontology(), max_concurrency=max_concurrency,
+                          fallback=fallback == "rules", api_key_env=api_key_env, source=source)
+        out_rows, unanswered = run(ids, texts)
+        if unanswered:
+            got = "rule rows flagged llm_fallback" if fallback == "rules" else "no rows"
+            console.print(f"[yellow]warning[/]: {len(unanswered)} report(s) got no LLM answer: {got}")
     meta = {**(FINDING_SCHEMA.metadata or {}), META_IDS: json.dumps(ids).encode(), META_ID_COL: id_col.encode()}
     table = pa.Table.from_pylist(out_rows, schema=FINDING_SCHEMA.with_metadata(meta))
     out.parent.mkdir(parents=True, exist_ok=True)

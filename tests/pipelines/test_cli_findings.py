@@ -152,3 +152,36 @@ def test_eval_dev_folder_and_llm_double(tmp_path: Path) -> None:
     assert res.exit_code == 2
     res = runner.invoke(app(), ["findings", "eval", "--dev", str(tmp_path / "nowhere")])
     assert res.exit_code == 2 and "lacks" in res.output
+
+
+@pytest.mark.parametrize("fallback", ["rules", "none"])
+def test_extract_llm_engine_double(tmp_path: Path, fallback: str) -> None:
+    """`extract --engine llm` against the TEST DOUBLE endpoint, then `labels`: the LLM rows go through the
+    same export. The double answers by phrase lookup; nothing here measures a model."""
+    from tests.doubles.openai_server import OpenAIServerDouble, phrase_responder
+
+    runner = CliRunner()
+    write_csv(tmp_path / "reports.csv", REPORTS)
+    f = tmp_path / "F.parquet"
+    responder = phrase_responder({"left effusion": {"code": "pleural_effusion", "laterality": "left"},
+                                  "cardiomegaly": {"code": "cardiomegaly"}})
+    with OpenAIServerDouble(responder, plan={"Lungs are clear": ["invalid_json"]}) as srv:
+        res = runner.invoke(app(), ["findings", "extract", str(tmp_path / "reports.csv"), "--id-col", "uid",
+                                    "--text-cols", "findings,impression", "--out", str(f), "--engine", "llm",
+                                    "--endpoint", srv.base_url, "--fallback", fallback])
+    assert res.exit_code == 0, res.output
+    assert "1 report(s) got no LLM answer" in res.output
+    rows = pq.read_table(f).to_pylist()
+    llm = [r for r in rows if r["extractor"] == "llm"]
+    assert {(r["report_id"], r["code"], r["section"]) for r in llm} == {
+        ("r1", "pleural_effusion", "impression"), ("r3", "cardiomegaly", "impression")}
+    r2 = [r for r in rows if r["report_id"] == "r2"]
+    assert bool(r2) == (fallback == "rules") and all("llm_fallback" in r["flags"] for r in r2)
+    labels, lat = tmp_path / "L.csv", tmp_path / "lat.jsonl"
+    res = runner.invoke(app(), ["findings", "labels", str(f), "--out", str(labels), "--laterality-out", str(lat)])
+    assert res.exit_code == 0, res.output
+    recs = {(r["uid"], r["finding"]): r["laterality"] for r in map(json.loads, lat.read_text().splitlines())}
+    assert recs[("r1", "Effusion")] == "left" and ("r3", "Cardiomegaly") in recs
+    res = runner.invoke(app(), ["findings", "extract", str(tmp_path / "reports.csv"), "--id-col", "uid",
+                                "--out", str(f), "--engine", "llm"])
+    assert res.exit_code == 2

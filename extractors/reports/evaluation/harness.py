@@ -34,7 +34,7 @@ from extractors.reports.evaluation.negex_kit import NEGATED, NegexItem
 from extractors.reports.extractor import ReportFindingExtractor
 from extractors.reports.label_export import LabelExport, export_labels
 from extractors.reports.labels import speaks_for
-from extractors.reports.report_table import compose_text, rule_rows
+from extractors.reports.report_table import compose_text, llm_rows_fn, rule_rows
 from extractors.reports.scoring import LabelScore, Scores, score_labels
 from schemas.ontology import Ontology
 
@@ -67,24 +67,10 @@ def rules_engine(extractor: ReportFindingExtractor, batch_size: int = 64) -> Row
 
 def llm_engine(base_url: str, model: str, onto: Ontology, *, max_concurrency: int = 4, timeout_s: float = 60.0,
                prompt_version: str = "1") -> RowsFn:
-    """The LLM extractor as the `findings.llm` stage builds it, without cache and without the rule fallback
-    (a report whose answer fails counts as failed, all labels 0, never as the rules' answer)."""
-    from extractors.llm.client import EndpointSettings, OpenAIChatClient
-    from extractors.llm.findings import LlmFindingExtractor
-    from extractors.llm.prompts import load_prompt
-    from extractors.reports.sections import split_sections
-
-    settings = EndpointSettings(base_url=base_url, model=model, max_concurrency=max_concurrency, timeout_s=timeout_s)
-    ex = LlmFindingExtractor(OpenAIChatClient(settings), onto, load_prompt("findings", prompt_version))
-
-    def run(ids: Sequence[str], texts: Sequence[str]) -> tuple[Rows, set[str]]:
-        reports = [{"report_id": rid, "source": "eval", "text": text,
-                    "sections": [{"name": s.name, "start": s.start, "end": s.end} for s in split_sections(text)]}
-                   for rid, text in zip(ids, texts, strict=True)]
-        outcomes = ex.extract_many(reports, [None] * len(reports))
-        return [row for o in outcomes for row in o.rows], {o.report_id for o in outcomes if o.status == "failed"}
-
-    return run
+    """The LLM extractor as `findings extract --engine llm` runs it, without the rule fallback: a report
+    whose answer fails counts as failed (all labels 0), never as the rules' answer."""
+    return llm_rows_fn(base_url, model, onto, max_concurrency=max_concurrency, timeout_s=timeout_s,
+                       prompt_version=prompt_version, fallback=False, source="eval")
 
 
 @dataclass(frozen=True)
