@@ -44,6 +44,16 @@ CASES = [
     ("No effusion or pneumothorax, mild cardiomegaly.", "cardiomegaly", "present"),
     ("No pneumothorax, stable cardiomegaly or large effusion.", "cardiomegaly", "present"),
     ("Left lower lobe atelectasis or pneumonia.", "pneumonia", "uncertain"),  # a differential, probable
+    # NegEx conjunctions end a negation's scope (cause, source, a second assertion)
+    ("No pleural effusion secondary to pneumonia.", "pneumonia", "present"),
+    ("No pleural effusion secondary to pneumonia.", "pleural_effusion", "absent"),
+    ("No apparent etiology for the recurrent pneumonia.", "pneumonia", "present"),
+    ("No pneumothorax as the cause of the atelectasis.", "atelectasis", "present"),
+    ("No effusion, positive for consolidation.", "consolidation", "present"),
+    ("No pneumothorax, still a small effusion.", "pleural_effusion", "present"),
+    ("No cause of the effusion is seen.", "pleural_effusion", "absent"),
+    # NegEx pseudo-negation: a negated change asserts the finding
+    ("No suspicious change of the nodule.", "nodule", "present"),
 ]
 
 
