@@ -4,6 +4,7 @@ In order of precedence:
 - an explicit window (center, width) — the file's own VOI window — with DICOM's linear VOI function
   (PS3.3 C.11.2.1.2.1): `window:40/400`;
 - a named CT preset (Hounsfield units, Radiopaedia's usual values): `preset:lung:-600/1500`;
+  `render_decoded` asks for it only for pixels in real HU (`carries_hu`), never for 8-bit files;
 - MR: the 0.5–99.5 percentiles of the non-zero voxels stretched to 0–255: `percentile:0.5-99.5`;
 - 8-bit input is kept as it is: `identity`;
 - anything else: its minimum–maximum stretched to 0–255: `minmax`.
@@ -81,11 +82,23 @@ def _stretch(pixels: np.ndarray, lo: float, hi: float) -> np.ndarray:
 def render_decoded(decoded: Any, meta: dict[str, Any], modality: str | None, ct_window: str) -> tuple[np.ndarray, str]:
     """The 8-bit image ingest writes for a decoded file or slice (and the pre-scan pHashes): the item's
     frame of a multi-frame file, the file's own window, else the CT preset (the item's `window_preset`
-    before `ct_window`), else `to_uint8`'s defaults; alpha dropped. Returns (pixels, intensity)."""
+    before `ct_window`) when the pixels are in Hounsfield units (`carries_hu`), else `to_uint8`'s
+    defaults (8-bit kept as it is); alpha dropped. Returns (pixels, intensity)."""
     pixels = decoded.pixels
     if pixels.ndim == 3 and pixels.shape[-1] not in (3, 4):
         pixels = pixels[int(meta.get("frame", 0))]
     modality = decoded.modality or modality
-    preset = (meta.get("window_preset") or ct_window) if modality == "CT" and not decoded.window else None
+    hu = modality == "CT" and not decoded.window and carries_hu(decoded, pixels)
+    preset = (meta.get("window_preset") or ct_window) if hu else None
     u8, intensity = to_uint8(pixels, modality=modality, window=decoded.window, preset=preset)
     return (u8[..., :3] if u8.ndim == 3 else u8), intensity
+
+
+def carries_hu(decoded: Any, pixels: np.ndarray) -> bool:
+    """Whether CT pixels are real Hounsfield units a HU window applies to: not 8-bit (an 8-bit
+    PNG/JPEG marked CT is already windowed: a second window squeezes 0–254 into 102–255 and clips
+    the top), and from a DICOM whose modality LUT/rescale was applied or from a volume slice
+    (NIfTI, DICOM series: scaled by their slope/intercept). A raster file has no rescale."""
+    if np.asarray(pixels).dtype == np.uint8:
+        return False
+    return bool(getattr(decoded, "rescale_applied", True))

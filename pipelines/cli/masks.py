@@ -119,8 +119,10 @@ def by_image(items: dict[str, dict[str, Any]]) -> dict[tuple[str, str | None], l
 
 
 def load_uint8(path: Path, modality: str | None) -> tuple[np.ndarray, str | None]:
-    """Decode and map intensities exactly as `ingest.decode` does (extractors/imaging)."""
-    from extractors.imaging.intensity import to_uint8
+    """Decode and map intensities exactly as `ingest.decode` does (`render_decoded`): the HU soft-
+    tissue window only for pixels in real HU (a DICOM with rescale), never again for an 8-bit
+    PNG/JPEG marked CT (already windowed)."""
+    from extractors.imaging.intensity import render_decoded
 
     if path.suffix.lower() in (".dcm", ".dicom") or not path.suffix:
         from extractors.imaging.dicom import read_dicom
@@ -131,10 +133,8 @@ def load_uint8(path: Path, modality: str | None) -> tuple[np.ndarray, str | None
 
         decoded = read_raster(path)
     mod = modality or decoded.modality
-    preset = "soft_tissue" if mod == "CT" and not decoded.window else None
-    pixels = decoded.frame(0) if decoded.is_multiframe else decoded.pixels
-    u8, _ = to_uint8(pixels, modality=mod, window=decoded.window, preset=preset)
-    return (u8[..., :3] if u8.ndim == 3 else u8), mod
+    u8, _ = render_decoded(decoded, {}, mod, "soft_tissue")
+    return u8, mod
 
 
 def sample_of(

@@ -114,3 +114,43 @@ def test_predict_encodes_each_image_once(tmp_path: Path, monkeypatch: pytest.Mon
     rows = list(csv.DictReader((out / "masks.csv").open()))
     assert sorted((r["item_id"], r["row"]) for r in rows) == [
         ("i1", "2"), ("i2", "3"), ("i2", "4"), ("i3", "5"), ("i4", "6"), ("i5", "7"), ("i5", "8")]
+
+
+def test_no_double_window_for_8bit_ct(tmp_path: Path) -> None:
+    """An 8-bit PNG/JPEG marked CT is already windowed: its pixels come through unchanged (a second
+    soft-tissue window would map 0 to 102 and clip the top)."""
+    from pipelines.cli.masks import load_uint8
+
+    ramp = np.tile(np.arange(256, dtype=np.uint8), (8, 1))
+    cv2.imwrite(str(tmp_path / "ct.png"), ramp)
+    u8, modality = load_uint8(tmp_path / "ct.png", "CT")
+    assert modality == "CT" and np.array_equal(u8, ramp)
+    cv2.imwrite(str(tmp_path / "ct.jpg"), ramp, [cv2.IMWRITE_JPEG_QUALITY, 100])
+    jpg, _ = load_uint8(tmp_path / "ct.jpg", "CT")
+    assert jpg.min() < 5 and jpg.max() > 250  # no squeeze into 102-255
+
+
+def test_hu_window_for_dicom_ct() -> None:
+    """A CT DICOM with rescale holds real HU: the soft-tissue window (40/400) applies."""
+    pytest.importorskip("pydicom")
+    import pydicom.data
+
+    from extractors.imaging.dicom import read_dicom
+    from extractors.imaging.intensity import apply_window
+    from pipelines.cli.masks import load_uint8
+
+    path = Path(pydicom.data.get_testdata_file("CT_small.dcm"))
+    decoded = read_dicom(path)
+    assert decoded.rescale_applied
+    u8, _ = load_uint8(path, None)
+    assert decoded.window is None and np.array_equal(u8, apply_window(decoded.pixels, 40.0, 400.0))
+
+
+def test_16bit_raster_ct_is_not_hu_windowed(tmp_path: Path) -> None:
+    """A 16-bit PNG has no rescale: its values are not HU, so it is stretched, not HU-windowed."""
+    from pipelines.cli.masks import load_uint8
+
+    img = np.tile(np.linspace(0, 4000, 64).astype(np.uint16), (4, 1))
+    cv2.imwrite(str(tmp_path / "ct16.png"), img)
+    u8, _ = load_uint8(tmp_path / "ct16.png", "CT")
+    assert u8.min() == 0 and u8.max() == 255 and len(np.unique(u8)) > 50

@@ -68,3 +68,9 @@ def test_device_inputs_equal_numpy_inputs() -> None:
         got = model_inputs_on_device(images, frames, norm, "cpu").numpy()
         np.testing.assert_allclose(got, ref, atol=1e-5)
     assert torch.is_tensor(model_inputs_on_device(images[:1], frames[:1], "minmax", "cpu"))
+
+
+def test_medsam_uint8_keeps_8bit_ct() -> None:
+    """8-bit pixels marked CT are already windowed: returned as they are, not windowed again."""
+    ramp = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    assert np.array_equal(medsam_uint8(ramp, "CT"), ramp)
