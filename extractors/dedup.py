@@ -6,7 +6,9 @@ exactly on at least one band, so only hashes that share a band value are compare
 connected components of the "near duplicate" relation (union-find), so A~B and B~C put A, B and C
 in one group even when A and C are further apart: a split must keep all three together.
 
-Plain Python; the pipeline's scan (pipelines/scan.py) feeds it.
+Plain Python; the pipeline's scan (pipelines/scan.py) feeds it. Above `scan.pairs_ray_above` hashes
+the pairs come from a Ray Data bucket join instead (pipelines/dedup.py, extractors/dedup_bucket.py);
+the groups are built from them here, the same way.
 """
 
 from __future__ import annotations
@@ -102,8 +104,15 @@ def duplicate_groups(
 
     `same_scope` (key → scope, e.g. its source) limits pairs to keys of one scope ("within" sources);
     None compares across everything."""
+    return groups_from_pairs(near_pairs(hashes, max_distance), same_scope)
+
+
+def groups_from_pairs(
+    pairs: Iterable[tuple[str, str, int]], same_scope: dict[str, str] | None = None
+) -> dict[str, str]:
+    """key → group id: the connected components (union-find) of the near-duplicate pairs."""
     uf = UnionFind()
-    for a, b, _ in near_pairs(hashes, max_distance):
+    for a, b, _ in pairs:
         if same_scope is not None and same_scope.get(a) != same_scope.get(b):
             continue
         uf.union(a, b)

@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from extractors.dedup import UnionFind, duplicate_groups, group_id
+from extractors.dedup import UnionFind, group_id
 from extractors.imaging.fingerprint import Fingerprint, image_identity
 from pipelines.config import PipelineConfig
+from pipelines.dedup import near_duplicate_groups
 from pipelines.sources.base import SourceItem, SourceLoss
 from pipelines.splits import Member, assign_split, component_splits, components, split_of
 
@@ -114,11 +115,13 @@ def collect(cfg: PipelineConfig) -> tuple[dict[str, dict[str, Any]], list[Source
 
 
 def find_duplicates(
-    items: dict[str, dict[str, Any]], prints: dict[str, Fingerprint], max_distance: int | None, within_source: bool
+    items: dict[str, dict[str, Any]], prints: dict[str, Fingerprint], max_distance: int | None, within_source: bool,
+    pairs_ray_above: int | None = None, log: Callable[[str], None] | None = None,
 ) -> tuple[dict[str, str], dict[str, str]]:
     """(sample key → duplicate group, duplicate sample key → the key kept). Exact copies (same bytes,
     same slice) are one image: the first by sample key is kept, the others are quarantined. Near
-    duplicates (pHash within `max_distance`) are kept and grouped; groups are closed transitively."""
+    duplicates (pHash within `max_distance`) are kept and grouped; groups are closed transitively. The pair
+    search runs on Ray above `pairs_ray_above` pHashes (pipelines/dedup.py), with the same groups."""
     by_identity: dict[str, list[str]] = defaultdict(list)
     for key in sorted(items):
         fp = prints.get(key)
@@ -133,7 +136,7 @@ def find_duplicates(
     if max_distance is not None:
         hashes = [(k, int(fp.phash, 16)) for k, fp in sorted(prints.items()) if fp.phash and k not in copies]
         scope = {k: items[k]["source"] for k, _ in hashes} if within_source else None
-        for key, gid in duplicate_groups(hashes, max_distance, scope).items():
+        for key, gid in near_duplicate_groups(hashes, max_distance, scope, ray_above=pairs_ray_above, log=log).items():
             uf.union(f"near:{gid}", key)
     groups: dict[str, str] = {}
     for members in uf.groups().values():
@@ -181,7 +184,7 @@ def build_plan(
 
         prints = scan(items, with_phash=sc.near_duplicates, cache_root=cache_root, ray_above=sc.ray_above, log=log)
     groups, copies = find_duplicates(
-        items, prints, sc.max_distance if sc.near_duplicates else None, sc.scope == "within")
+        items, prints, sc.max_distance if sc.near_duplicates else None, sc.scope == "within", sc.pairs_ray_above, log)
     members = []
     for key, item in items.items():
         item["dup_group"] = groups.get(key)

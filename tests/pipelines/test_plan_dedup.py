@@ -134,3 +134,36 @@ def test_ingested_images_carry_their_group(roots: tuple[Path, Path]) -> None:
     assert groups["images/unrelated.png"] is None
     in_group = [r for r in out if r["image"] and r["image"]["dup_group"] == groups[TEST_IMAGE]]
     assert len(in_group) == 2 and {r["image"]["split"] for r in in_group} == {"test"}
+
+
+def test_ray_pair_search_equals_driver_search(ray_session: Any) -> None:
+    """The Ray Data bucket join finds exactly the driver's pairs, in its order: random hashes, near
+    copies at 0..6 bits, exact repeats and a crowded bucket (many hashes sharing band 0)."""
+    from extractors.dedup import duplicate_groups, near_pairs
+    from pipelines.dedup import near_duplicate_groups, near_pairs_on_ray
+    from tests.extractors.test_dedup_bucket import hashes_with_copies
+
+    hashes = hashes_with_copies(3000, 4, seed=11, cluster=700)
+    driver = near_pairs(hashes, 4)
+    assert len(driver) > 1000 and near_pairs_on_ray(hashes, 4) == driver
+    scope = {k: "a" if k < "m" else "b" for k, _ in hashes}
+    lines: list[str] = []
+    assert near_duplicate_groups(hashes, 4, scope, ray_above=0, log=lines.append) == duplicate_groups(hashes, 4, scope)
+    assert "Ray Data bucket join" in lines[0]
+
+
+def test_ray_pair_search_in_the_plan(roots: tuple[Path, Path], ray_session: Any) -> None:
+    nih, mirror = roots
+    driver = build_plan(config(nih, mirror), "s")
+    on_ray = build_plan(config(nih, mirror, pairs_ray_above=0), "s")
+    assert driver.dedup == on_ray.dedup and driver.dedup["duplicate_groups"] == 3
+    assert driver.splits == on_ray.splits and driver.input_hashes == on_ray.input_hashes
+
+
+@pytest.mark.parametrize("bad", [-1, "many"])
+def test_pairs_ray_above_is_checked_before_work(roots: tuple[Path, Path], bad: Any) -> None:
+    from schemas.errors import ConfigError
+
+    nih, mirror = roots
+    with pytest.raises(ConfigError, match=r"scan\.pairs_ray_above"):
+        config(nih, mirror, pairs_ray_above=bad)
