@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from extractors.reports.evaluation import harness as h
-from extractors.reports.evaluation.cmc import parse_cmc, read_icd9_table
+from extractors.reports.evaluation.cmc import CmcReport, Icd9Rule, parse_cmc, read_icd9_table
 from extractors.reports.evaluation.negex_kit import parse_negex
 from extractors.reports.extractor import ReportFindingExtractor
+from extractors.reports.labels import UNCERTAIN_POLICIES
 from extractors.reports.scoring import LabelScore
 from schemas.ontology import Ontology
 
@@ -32,6 +33,7 @@ class DevReport:
     agreement: dict[str, h.Agreement] | None  # llm only: LLM vs rules labels, per split
     rules_cpu_s: float
     n_reports: int
+    policy_dev_f1: dict[str, tuple[float, float]]  # --uncertain policy → (micro, macro) F1 on dev, this engine
 
 
 def run_dev(dev_dir: Path, onto: Ontology, *, engine: str = "rules", endpoint: str | None = None,
@@ -50,7 +52,8 @@ def run_dev(dev_dir: Path, onto: Ontology, *, engine: str = "rules", endpoint: s
     if engine == "rules":
         neg_rows, _ = rules(h.negex_ids(items), [it.sentence for it in items])
         return DevReport(engine, label_set, uncertain, rules_cmc, h.negex_extract(items, neg_rows),
-                         h.negex_scope(items, extractor), None, None, cpu_s, len(reports))
+                         h.negex_scope(items, extractor), None, None, cpu_s, len(reports),
+                         policy_f1(reports, rule_rows, onto, label_set, icd9, every))
     if engine != "llm" or not endpoint:
         raise ValueError("engine must be 'rules', or 'llm' with an endpoint URL")
     llm = h.llm_engine(endpoint, model, onto, max_concurrency=max_concurrency)
@@ -63,7 +66,17 @@ def run_dev(dev_dir: Path, onto: Ontology, *, engine: str = "rules", endpoint: s
                                 [r.rid for r in reports if h.split_of(r.rid) == split], labels)
              for split in h.SPLITS}
     return DevReport(engine, label_set, uncertain, cmc, h.negex_extract(items, neg_rows), None, rules_cmc, agree,
-                     cpu_s, len(reports))
+                     cpu_s, len(reports), policy_f1(reports, llm_rows, onto, label_set, icd9, every))
+
+
+def policy_f1(reports: list[CmcReport], rows: h.Rows, onto: Ontology, label_set: str, icd9: list[Icd9Rule],
+              every: list[CmcReport]) -> dict[str, tuple[float, float]]:
+    """Dev micro/macro F1 of the export under each --uncertain policy (choose on dev, quote held-out)."""
+    out = {}
+    for policy in UNCERTAIN_POLICIES:
+        s = h.evaluate_cmc(reports, rows, onto, label_set, icd9, uncertain=policy, universe=every).scores["dev"]
+        out[policy] = (s.micro.f1, s.macro_f1)
+    return out
 
 
 def _f(x: float) -> str:
@@ -91,6 +104,8 @@ def render(rep: DevReport) -> list[str]:
         out += [_score_line(x) for x in s.per_label]
         out.append("    by ICD-9 code:")
         out += ["  " + _score_line(x) for x in rep.cmc.by_code[split]]
+    out.append("  dev micro/macro-F1 by --uncertain policy: "
+               + ", ".join(f"{p} {_f(mi)}/{_f(ma)}" for p, (mi, ma) in rep.policy_dev_f1.items()))
     if rep.rules_cmc is not None and rep.agreement is not None:
         for split in h.SPLITS:
             s, a = rep.rules_cmc.scores[split], rep.agreement[split]
@@ -127,7 +142,9 @@ def as_json(rep: DevReport) -> dict[str, Any]:
                            "n_reports": rep.n_reports, "cmc": {}, "negex": {},
                            "rules_reports_per_cpu_s": nan(rep.n_reports / rep.rules_cpu_s if rep.rules_cpu_s else
                                                           float("nan")),
-                           "llm_failed": sorted(rep.cmc.failed)}
+                           "llm_failed": sorted(rep.cmc.failed),
+                           "dev_f1_by_policy": {p: {"micro": nan(mi), "macro": nan(ma)}
+                                                for p, (mi, ma) in rep.policy_dev_f1.items()}}
     for split in h.SPLITS:
         s = rep.cmc.scores[split]
         doc["cmc"][split] = {"n_reports": s.n_reports, "micro": _score_dict(s.micro), "macro_f1": nan(s.macro_f1),

@@ -113,6 +113,7 @@ def test_run_dev_llm_double(tiny_dev: Path) -> None:
     assert "engine: LLM" in text and "1 report(s) got no LLM answer" in text and "kappa" in text
     doc = as_json(rep)
     assert doc["llm_failed"] == ["13"] and "agreement" in doc["cmc"]["dev"]
+    assert set(doc["dev_f1_by_policy"]) == {"positive", "negative", "probable"}
 
 
 def test_run_dev_real(reports_dev: Path) -> None:
@@ -124,3 +125,4 @@ def test_run_dev_real(reports_dev: Path) -> None:
         assert counts is not None and sum(c.items for c in counts.values()) == 2376
     assert rep.negex_scope["held-out"].scored > 1500
     assert not math.isnan(held.micro.f1) and rep.rules_cpu_s > 0
+    assert rep.policy_dev_f1["negative"][0] == pytest.approx(dev.micro.f1)  # the run's own policy, same figure
