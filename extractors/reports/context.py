@@ -14,7 +14,8 @@ its scope:
   state words ("stable", "increased", "again") and verbs ("is") start a new assertion there;
 - backward: before the trigger, up to a terminator, at most `BACKWARD_REACH` tokens, and across a
   comma only when the words after it form a list ("effusion, pneumothorax and edema have resolved");
-- clause: both ways within the trigger's comma-delimited clause ("atelectasis versus pneumonia");
+- clause: both ways within the trigger's clause, delimited by commas, colons and "with" ("atelectasis versus
+  pneumonia"; not the "atelectasis" of "viral vs reactive airways disease with subsegmental atelectasis");
 - bidirectional: forward or backward.
 
 A trigger inside the target itself ("heart is borderline enlarged") applies too. Negation wins over
@@ -34,6 +35,9 @@ from extractors.reports.rules import ContextRule, context_rules
 
 BACKWARD_REACH = 10
 CLAUSE_BREAKS = frozenset({",", "and", ":", "with"})
+# A clause trigger ("versus", "either") reaches only its own clause: a comma, colon or "with" starts another
+# ("viral vs reactive airways disease with subsegmental atelectasis": the atelectasis is not in the differential).
+CLAUSE_ENDS = frozenset({",", ";", ":", "with"})
 NEW_CLAUSE_CUES = frozenset({
     "mild", "mildly", "moderate", "moderately", "severe", "severely", "small", "large", "trace", "minimal",
     "tiny", "massive", "marked", "new", "increased", "increasing", "decreased", "decreasing", "worsening",
@@ -118,7 +122,7 @@ def assert_mention(doc: Doc, start: int, end: int, sent: Span, triggers: list[Tr
                 found.append(trig)
         elif direction == "clause" and (trig.end <= start or trig.start >= end):
             lo, hi = (trig.end, start) if trig.end <= start else (end, trig.start)
-            if not any(doc[i].text in (",", ";") for i in range(lo, hi)) and not blocked(lo, hi, terms):
+            if not any(doc[i].lower_ in CLAUSE_ENDS for i in range(lo, hi)) and not blocked(lo, hi, terms):
                 found.append(trig)
     return combine(found)
 

@@ -44,6 +44,9 @@ CASES = [
     ("No effusion or pneumothorax, mild cardiomegaly.", "cardiomegaly", "present"),
     ("No pneumothorax, stable cardiomegaly or large effusion.", "cardiomegaly", "present"),
     ("Left lower lobe atelectasis or pneumonia.", "pneumonia", "uncertain"),  # a differential, probable
+    # a differential reaches its own clause only ("with" starts another)
+    ("Viral vs reactive airways disease with subsegmental atelectasis.", "linear_atelectasis", "present"),
+    ("Opacity with atelectasis versus pneumonia.", "atelectasis", "uncertain"),
     # NegEx conjunctions end a negation's scope (cause, source, a second assertion)
     ("No pleural effusion secondary to pneumonia.", "pneumonia", "present"),
     ("No pleural effusion secondary to pneumonia.", "pleural_effusion", "absent"),
