@@ -160,4 +160,21 @@ def as_json(rep: DevReport) -> dict[str, Any]:
                 doc["negex"].setdefault(kind, {})[split] = {
                     "items": c.items, "scored": c.scored, "correct": c.correct, "accuracy": nan(c.accuracy),
                     "tp": c.tp, "fp": c.fp, "fn": c.fn, "negated_f1": nan(c.negated_f1)}
+                if split == "dev":  # what to look at when tuning; held-out errors stay unlisted
+                    doc["negex"][kind]["dev"]["errors"] = [{"item": i, "gold": g, "predicted": p}
+                                                           for i, g, p in c.errors]
+    doc["cmc"]["dev"]["errors"] = cmc_dev_errors(rep.cmc)
     return doc
+
+
+def cmc_dev_errors(res: h.CmcResult) -> list[dict[str, str]]:
+    """The dev reports whose exported label disagrees with the gold: {rid, label, kind: fp|fn}."""
+    out = []
+    for rid, gold in sorted(res.gold.values.items()):
+        if h.split_of(rid) != "dev" or rid not in res.export.values:
+            continue
+        for label in res.gold.labels:
+            p, g = res.export.values[rid].get(label) == 1, gold[label] == 1
+            if p != g:
+                out.append({"rid": rid, "label": label, "kind": "fp" if p else "fn"})
+    return out

@@ -114,6 +114,7 @@ def test_run_dev_llm_double(tiny_dev: Path) -> None:
     doc = as_json(rep)
     assert doc["llm_failed"] == ["13"] and "agreement" in doc["cmc"]["dev"]
     assert set(doc["dev_f1_by_policy"]) == {"positive", "negative", "probable"}
+    assert "errors" not in doc["cmc"]["held-out"]
 
 
 def test_run_dev_real(reports_dev: Path) -> None:
@@ -126,3 +127,7 @@ def test_run_dev_real(reports_dev: Path) -> None:
     assert rep.negex_scope["held-out"].scored > 1500
     assert not math.isnan(held.micro.f1) and rep.rules_cpu_s > 0
     assert rep.policy_dev_f1["negative"][0] == pytest.approx(dev.micro.f1)  # the run's own policy, same figure
+    doc = as_json(rep)
+    errors = doc["cmc"]["dev"]["errors"]
+    assert len(errors) == dev.micro.fp + dev.micro.fn and all(int(e["rid"]) % 2 == 0 for e in errors)
+    assert len(doc["negex"]["scope"]["dev"]["errors"]) == rep.negex_scope["dev"].scored - rep.negex_scope["dev"].correct
