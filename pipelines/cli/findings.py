@@ -143,7 +143,9 @@ def evaluate(
     dev: Annotated[Path | None, typer.Option("--dev", help="development gold folder (CMC 2007 XML, NegEx kit); "
                                              "default ../shared/datasets/reports_dev")] = None,
     engine: Annotated[str, typer.Option(help="dev: rules | llm")] = "rules",
-    endpoint: Annotated[str | None, typer.Option(help="dev, llm: OpenAI-compatible base URL (…/v1)")] = None,
+    endpoint: Annotated[str | None, typer.Option(
+        help="dev, llm: OpenAI-compatible base URL (…/v1); the dev texts are sent to it, so use a local "
+             "endpoint (the data is for development only, never for hosted prompts)")] = None,
     model: Annotated[str, typer.Option(help="dev, llm: model name sent to the endpoint")] = "default",
     label_set: Annotated[str, typer.Option("--label-set", help="dev: ontology label set")] = "chestxray14",
     uncertain: Annotated[str, typer.Option(help="dev: uncertain mentions (the CMC coders code none)")] = "negative",
