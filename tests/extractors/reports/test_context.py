@@ -44,6 +44,19 @@ CASES = [
     ("No effusion or pneumothorax, mild cardiomegaly.", "cardiomegaly", "present"),
     ("No pneumothorax, stable cardiomegaly or large effusion.", "cardiomegaly", "present"),
     ("Left lower lobe atelectasis or pneumonia.", "pneumonia", "uncertain"),  # a differential, probable
+    # CheXpert labeler uncertainty wordings (modal hedges with an adverb, poorly evaluated, differential)
+    ("Opacity could also represent a superimposed bacterial pneumonia.", "pneumonia", "uncertain"),
+    ("Opacity would represent pneumonia.", "pneumonia", "uncertain"),
+    ("A small effusion may be present.", "pleural_effusion", "uncertain"),
+    ("Pneumothorax is not well evaluated.", "pneumothorax", "uncertain"),
+    ("Pneumothorax is poorly evaluated on this view.", "pneumothorax", "uncertain"),
+    ("Pneumothorax is not clearly seen.", "pneumothorax", "uncertain"),
+    ("Atypical pneumonia should be included in the differential diagnosis.", "pneumonia", "uncertain"),
+    ("Pneumonia should be considered.", "pneumonia", "uncertain"),
+    ("Consider early pneumonia.", "pneumonia", "uncertain"),
+    ("Suggestion of a small effusion.", "pleural_effusion", "uncertain"),
+    ("Atelectasis, less likely pneumonia.", "pneumonia", "uncertain"),
+    ("Effusion is not seen.", "pleural_effusion", "absent"),
     # a differential reaches its own clause only ("with" starts another)
     ("Viral vs reactive airways disease with subsegmental atelectasis.", "linear_atelectasis", "present"),
     ("Opacity with atelectasis versus pneumonia.", "atelectasis", "uncertain"),
@@ -96,3 +109,8 @@ def test_historical_and_clinical_sections(extractor: ReportFindingExtractor) -> 
 def test_sentences_bound_scope(extractor: ReportFindingExtractor) -> None:
     ms = extractor.extract("No pneumothorax.\nSmall pleural effusion")
     assert only(ms, "pleural_effusion").certainty == "present"
+
+
+def test_less_likely_is_not_a_probable_hedge(extractor: ReportFindingExtractor) -> None:
+    assert "probable" in only(extractor.extract("Pneumonia is likely."), "pneumonia").flags
+    assert "probable" not in only(extractor.extract("Pneumonia is less likely."), "pneumonia").flags
