@@ -60,6 +60,10 @@ CASES = [
     # a differential reaches its own clause only ("with" starts another)
     ("Viral vs reactive airways disease with subsegmental atelectasis.", "linear_atelectasis", "present"),
     ("Opacity with atelectasis versus pneumonia.", "atelectasis", "uncertain"),
+    # a technique phrase is not a negation
+    ("CT thorax without contrast: right lower lobe pneumonia.", "pneumonia", "present"),
+    ("MR brain with and without IV contrast shows a mass.", "mass", "present"),
+    ("CT without contrast shows no pneumothorax.", "pneumothorax", "absent"),
     # NegEx conjunctions end a negation's scope (cause, source, a second assertion)
     ("No pleural effusion secondary to pneumonia.", "pneumonia", "present"),
     ("No pleural effusion secondary to pneumonia.", "pleural_effusion", "absent"),
