@@ -37,20 +37,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 
 from extractors.imaging.series import (
     IMAGE_SOP_CLASSES,
     SliceHeader,
     dicom_files,
     modality_of,
-    read_slice_header,
     series_geometry,
     unsupported_reason,
 )
 from extractors.imaging.volume import expand_axes, orientation_hint, plan_slices, slice_affine
 from pipelines.registry import register_source
 from pipelines.sources.base import Source, SourceItem, SourceLoss, SourceParams
+from pipelines.sources.tcia_headers import HeaderOrProblem, read_headers, read_one
 from schemas.errors import BadInput
 
 METADATA = "metadata.csv"
@@ -64,6 +64,8 @@ class TciaParams(SourceParams):
     collections: list[str] | None = None  # None: every collection under ROOT
     window_preset: Literal["soft_tissue", "lung", "bone", "brain", "abdomen", "liver", "mediastinum"] | None = None
     use_metadata: bool = True  # False: walk ROOT for *.dcm even when metadata.csv is there
+    headers_ray_above: int = Field(default=4096, ge=0)  # read DICOM headers in the driver up to this many files,
+    # else as Ray tasks (pipelines/sources/tcia_headers.py); the same items either way
 
     @field_validator("modalities")
     @classmethod
@@ -143,8 +145,12 @@ class TciaSource(Source):
         use_csv = self.params.use_metadata and (self.root / METADATA).is_file()
         refs, losses = self.from_metadata() if use_csv else self.from_walk()
         yield from losses
-        for ref in sorted(refs, key=lambda r: (r.folder, r.uid)):
-            yield from self.series_items(ref)
+        ordered = sorted(refs, key=lambda r: (r.folder, r.uid))
+        # a sample (`limit`) reads lazily, series by series, only what it needs; a whole download reads
+        # every listed series' headers at once (on Ray above headers_ray_above files)
+        cache = self.prefetch(ordered) if use_csv and self.params.limit is None else {}
+        for ref in ordered:
+            yield from self.series_items(ref, cache)
 
     def from_metadata(self) -> tuple[list[SeriesRef], list[SourceLoss]]:
         refs: dict[str, SeriesRef] = {}
@@ -172,25 +178,32 @@ class TciaSource(Source):
                                       (row["SOP Class UID"] or "").strip(), _count(row["Number of Images"]))
         return list(refs.values()), losses
 
+    def prefetch(self, refs: list[SeriesRef]) -> dict[Path, HeaderOrProblem]:
+        """The headers of every file of the listed series that will be read (an image SOP class of a
+        selected modality, folder present), when there are more than `headers_ray_above`; else {} (the
+        driver reads each series when its turn comes)."""
+        paths = [p for ref in refs if not unsupported_reason(ref.modality, ref.sop_class, self.params.modalities)
+                 and (self.root / ref.folder).is_dir() for p in dicom_files(self.root / ref.folder)]
+        return read_headers(paths, self.params.headers_ray_above) if len(paths) > self.params.headers_ray_above else {}
+
     def from_walk(self) -> tuple[list[SeriesRef], list[SourceLoss]]:
         by_folder: dict[Path, list[Path]] = defaultdict(list)
         for path in sorted(self.root.rglob("*")):
             if path.suffix.lower() == ".dcm" and path.is_file():
                 by_folder[path.parent].append(path)
+        wanted = {f: paths for f, paths in sorted(by_folder.items()) if self.wanted(self.collection_of(f))}
+        got = read_headers([p for paths in wanted.values() for p in paths], self.params.headers_ray_above)
         refs: dict[str, SeriesRef] = {}
         losses: list[SourceLoss] = []
-        for folder, paths in sorted(by_folder.items()):
+        for folder, paths in wanted.items():
             rel = folder.relative_to(self.root).as_posix()
-            collection = rel.split("/")[0] if "/" in rel else "unknown"
-            if not self.wanted(collection):
-                continue
+            collection = self.collection_of(folder)
             groups: dict[str, list[SliceHeader]] = defaultdict(list)
             problem: BadInput | None = None
             for path in paths:
-                try:
-                    header = read_slice_header(path)
-                except BadInput as err:
-                    problem = problem or err
+                header = got[path]
+                if isinstance(header, BadInput):
+                    problem = problem or header
                     continue
                 groups[header.series_uid].append(header)
             if not groups:
@@ -206,25 +219,38 @@ class TciaSource(Source):
                                       first.sop_class, headers=headers, problem=problem)
         return list(refs.values()), losses
 
-    def read_headers(self, ref: SeriesRef) -> list[SliceHeader]:
-        """The headers of the files of a series listed in metadata.csv."""
+    def collection_of(self, folder: Path) -> str:
+        rel = folder.relative_to(self.root).as_posix()
+        return rel.split("/")[0] if "/" in rel else "unknown"
+
+    def read_headers(self, ref: SeriesRef, cache: dict[Path, HeaderOrProblem] | None = None) -> list[SliceHeader]:
+        """The headers of the files of a series listed in metadata.csv (from `cache` where prefetched);
+        the first unreadable file, in file order, loses the series."""
         folder = self.root / ref.folder
         if not folder.is_dir():
             raise BadInput("missing_file", f"the series folder named in {METADATA} is absent")
-        headers = [h for h in (read_slice_header(p) for p in dicom_files(folder)) if h.series_uid == ref.uid]
+        headers = []
+        for path in dicom_files(folder):
+            header = (cache or {}).get(path)
+            header = read_one(path) if header is None else header
+            if isinstance(header, BadInput):
+                raise header
+            if header.series_uid == ref.uid:
+                headers.append(header)
         if ref.expected is not None and len(headers) < ref.expected:
             raise BadInput("missing_file", f"the series folder holds {len(headers)} of the {ref.expected} files "
                                            f"{METADATA} lists")
         return headers
 
-    def series_items(self, ref: SeriesRef) -> Iterator[SourceItem | SourceLoss]:
+    def series_items(self, ref: SeriesRef, cache: dict[Path, HeaderOrProblem] | None = None
+                     ) -> Iterator[SourceItem | SourceLoss]:
         reason = unsupported_reason(ref.modality, ref.sop_class, self.params.modalities)
         try:
             if reason:
                 raise BadInput("unreadable", reason)
             if ref.problem is not None:
                 raise ref.problem
-            headers = ref.headers if ref.headers is not None else self.read_headers(ref)
+            headers = ref.headers if ref.headers is not None else self.read_headers(ref, cache)
             geom = series_geometry(headers)
         except BadInput as err:
             yield SourceLoss(self.name, "image", ref.volume_key, err.kind, str(err))

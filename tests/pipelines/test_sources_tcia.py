@@ -16,6 +16,7 @@ from pipelines.samples.tcia import COLLECTION, HEADER, N_SLICES, ROWS, write_tci
 from pipelines.sources.base import SourceItem, SourceLoss
 from pipelines.sources.tcia import TciaParams, TciaSource
 from pipelines.stages.ingest_decode import IngestDecodeStage
+from schemas.errors import BadInput
 from tests.pipelines.stage_rows import rows_of, run_stages
 
 
@@ -165,3 +166,48 @@ def test_a_series_broken_after_planning_is_quarantined_by_ingest_and_the_run_goe
     assert {(q["stage"], q["error_kind"]) for r in bad for q in r["quarantine"]} == {("ingest.decode", "unreadable")}
     assert all(a.files[4] in r["quarantine"][0]["message"] for r in bad)
     assert {r["status"] for r in out if a.uid not in r["sample_key"]} == {"ok"}
+
+
+def test_header_rows_round_trip_exactly(sample: Any) -> None:
+    """What a Ray worker sends back (JSON per header, kind and message per problem) rebuilds what the
+    driver reads itself, floats and tuples included."""
+    import pyarrow as pa
+
+    from pipelines.sources.tcia_headers import header_batch, header_of_row, read_one
+
+    paths = sorted(sample.root.rglob("*.dcm"))
+    rows = header_batch(pa.table({"path": [str(p) for p in paths]})).to_pylist()
+    direct = [read_one(p) for p in paths]
+    back = [header_of_row(r) for r in rows]
+    problems = [(type(d), d.kind, str(d)) for d in direct if isinstance(d, BadInput)]
+    assert problems and problems == [(type(b), b.kind, str(b)) for b in back if isinstance(b, BadInput)]
+    assert [d for d in direct if not isinstance(d, BadInput)] == [b for b in back if not isinstance(b, BadInput)]
+
+
+@pytest.mark.parametrize("use_metadata", [True, False])
+def test_headers_read_on_ray_give_the_same_items(sample: Any, ray_session: Any, use_metadata: bool,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    driver = read(sample.root, axis="all", use_metadata=use_metadata)
+
+    def no_driver_reads(path: Path) -> Any:
+        raise AssertionError(f"{path.name} read in the driver")
+
+    import pipelines.sources.tcia as tcia_module
+    import pipelines.sources.tcia_headers as headers_module
+
+    monkeypatch.setattr(headers_module, "read_one", no_driver_reads)  # the Ray workers import the real one
+    monkeypatch.setattr(tcia_module, "read_one", no_driver_reads)
+    items, losses = read(sample.root, axis="all", use_metadata=use_metadata, headers_ray_above=0)
+    assert items and [x.to_dict() for x in items] == [x.to_dict() for x in driver[0]]
+    assert [(lo.ref, lo.kind, lo.message) for lo in losses] == [(lo.ref, lo.kind, lo.message) for lo in driver[1]]
+    assert any(lo.kind == "unreadable" for lo in losses)  # the truncated file's problem came back from a worker
+
+
+def test_headers_ray_above_is_checked_at_config(sample: Any) -> None:
+    from pipelines.config import parse_config
+    from schemas.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"sources\[0\]\.params\.headers_ray_above"):
+        parse_config({"corpus": "t", "salt": "s", "stages": [{"name": "ingest.decode"}],
+                      "sources": [{"name": "sources.tcia", "params": {"root": str(sample.root),
+                                                                      "headers_ray_above": -1}}]})
