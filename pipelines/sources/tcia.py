@@ -18,7 +18,8 @@ reads the series once per worker). Series that are not sliced are reported, one 
 never skipped silently: non-image objects (SEG, RTSTRUCT, SR, …), multi-frame enhanced objects
 (refused: one file per slice only), modalities not selected, and bad series (an unreadable or
 truncated file, mixed orientations or sizes, uneven spacing or a missing slice, fewer files than
-metadata.csv lists). The driver reads every file's header, no pixels (about a millisecond a file).
+metadata.csv lists). Every file's header is read, no pixels (about a millisecond a file): in the driver
+up to `headers_ray_above` files, else as Ray tasks (pipelines/sources/tcia_headers.py), same items.
 
 Identifiers: the patient is the Subject ID and the study the Study UID, hashed by ingest. The folder
 names the retriever writes hold the Subject ID, the study date and free-text descriptions, so none of
