@@ -5,7 +5,7 @@
 Accuracy: the development evaluation (extractors.reports.evaluation; `medground findings eval` prints the
 same) on ../shared/datasets/reports_dev/: CMC 2007 (978 pediatric radiology reports, ICD-9 coded by
 three coders, majority gold; coders do not code negated/uncertain findings, so --uncertain negative)
-and the NegEx kit (2,376 annotated sentences). Reports with an even id are `dev` (tune there), odd
+and the NegEx kit (2,376 annotated sentences). Reports with an odd id are `dev` (tune there), even
 ones `held-out` (the untouched figure). Every figure is of the exported labels: text → FINDING rows
 (as `findings extract`) → label_export (as `findings labels`).
 
