@@ -31,6 +31,7 @@ from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
+from extractors.reports.matcher import match_skipping_spaces
 from extractors.reports.rules import ContextRule, context_rules
 
 BACKWARD_REACH = 10
@@ -94,7 +95,7 @@ class ContextRules:
         self._names = {nlp.vocab.strings[lit]: lit for lit in self.rules}
 
     def triggers(self, doc: Doc) -> list[Trigger]:
-        spans = [Span(doc, s, e, label=mid) for mid, s, e in self.matcher(doc)]
+        spans = [Span(doc, s, e, label=mid) for mid, s, e in match_skipping_spaces(self.matcher, doc)]
         return [
             Trigger(sp.start, sp.end, self.rules[self._names[sp.label]])
             for sp in sorted(filter_spans(spans), key=lambda sp: sp.start)

@@ -29,6 +29,17 @@ EXCLUDED_ROOTS = ("no_finding",)
 UNMENTION = "-"  # phrases.tsv expansion of a phrase that hides the finding words inside it
 
 
+def match_skipping_spaces(matcher: PhraseMatcher, doc: Doc) -> list[tuple[int, int, int]]:
+    """`matcher(doc)` as (match id, start, end), where a run of spaces or one line break between words does
+    not break a phrase ("negative   for", "pleural\neffusion" in hard-wrapped text); a blank line still does.
+    Token indices are the original doc's."""
+    keep = [t.i for t in doc if not (t.is_space and t.text.count("\n") < 2)]
+    if len(keep) == len(doc):
+        return [(mid, s, e) for mid, s, e in matcher(doc)]
+    compact = Doc(doc.vocab, words=[doc[i].text for i in keep])
+    return [(mid, keep[s], keep[e - 1] + 1) for mid, s, e in matcher(compact)]
+
+
 @dataclass(frozen=True)
 class Match:
     start: int  # token index
@@ -102,7 +113,7 @@ class OntologyPhraseMatcher:
         return out
 
     def __call__(self, doc: Doc) -> list[Match]:
-        spans = [Span(doc, s, e, label=mid) for mid, s, e in self.matcher(doc)]
+        spans = [Span(doc, s, e, label=mid) for mid, s, e in match_skipping_spaces(self.matcher, doc)]
         out = []
         for sp in sorted(filter_spans(spans), key=lambda sp: sp.start):
             code, kind = self.kinds[sp.label]

@@ -60,6 +60,10 @@ CASES = [
     # a differential reaches its own clause only ("with" starts another)
     ("Viral vs reactive airways disease with subsegmental atelectasis.", "linear_atelectasis", "present"),
     ("Opacity with atelectasis versus pneumonia.", "atelectasis", "uncertain"),
+    # runs of spaces and single line breaks (hard-wrapped text) do not break a trigger or a finding phrase
+    ("Lower extremities negative   for pneumothorax.", "pneumothorax", "absent"),
+    ("No evidence\nof pneumothorax.", "pneumothorax", "absent"),
+    ("Small left pleural\neffusion.", "pleural_effusion", "present"),
     # a technique phrase is not a negation
     ("CT thorax without contrast: right lower lobe pneumonia.", "pneumonia", "present"),
     ("MR brain with and without IV contrast shows a mass.", "mass", "present"),
@@ -118,3 +122,9 @@ def test_sentences_bound_scope(extractor: ReportFindingExtractor) -> None:
 def test_less_likely_is_not_a_probable_hedge(extractor: ReportFindingExtractor) -> None:
     assert "probable" in only(extractor.extract("Pneumonia is likely."), "pneumonia").flags
     assert "probable" not in only(extractor.extract("Pneumonia is less likely."), "pneumonia").flags
+
+
+def test_blank_line_still_breaks_a_phrase(extractor: ReportFindingExtractor) -> None:
+    assert [m.text for m in extractor.extract("Small left pleural\n\neffusion.")] == ["effusion"]
+    wrapped = only(extractor.extract("Small left pleural\neffusion."), "pleural_effusion")
+    assert wrapped.laterality == "left" and wrapped.text == "pleural\neffusion"
