@@ -142,6 +142,9 @@ REGION_FIELDS: list[pa.Field] = [
     pa.field("supersedes", pa.string()),  # region_id an annotator correction replaces
     pa.field("input_ref", pa.string()),  # the source row it came from (dataset annotations)
     pa.field("qc_flags", _strs()),
+    pa.field("candidate", pa.string()),  # generated masks chosen among candidates: which won (sam_m0, ellipse, …)
+    pa.field("qc_score", pa.float32()),  # its GT-free QC score (estimated Dice, extractors.masks.select)
+    pa.field("candidate_reason", pa.string()),  # why it won: its score over the runner-up's
 ]
 REGION_SCHEMA = pa.schema(REGION_FIELDS, metadata={"table": "regions", "schema_version": SCHEMA_VERSION})
 

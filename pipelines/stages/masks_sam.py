@@ -54,6 +54,10 @@ class SamParams(StageParams):
     min_area_frac: float = Field(0.0005, ge=0.0, lt=1.0)
     box_iou_thresh: float = Field(0.5, ge=0.0, le=1.0)
     fallback_to_box: bool = True  # a mask that loses to filling its prompt box is replaced by it (flagged)
+    # masks.sam_box: "candidates" chooses per box among LiteMedSAM's single/multimask/jittered-box
+    # outputs, their vote, the ellipse and box fill by a GT-free QC score (extractors/masks/select.py;
+    # box fill is one of them, so `fallback_to_box` is not needed); "model": the decoder's one mask
+    select: Literal["candidates", "model"] = "candidates"
 
 
 class SamPointParams(SamParams):
@@ -199,8 +203,36 @@ class SamBoxMaskStage(SamMaskStageBase):
             boxes.append(box)
         if not prompts:
             return []
+        if self.params.select == "candidates":
+            return self._chosen_records(prompts, boxes, image, enc)
         pred = self.predictor.predict_boxes(enc, np.stack(boxes))
         return self._records(prompts, boxes, pred)
+
+    def _chosen_records(
+        self, prompts: list[Any], boxes: list[np.ndarray], image: np.ndarray, enc: EncodedImage
+    ) -> list[dict[str, Any]]:
+        from extractors.masks.candidates import BOX_FILL, classical_candidates, features
+        from extractors.masks.sam.candidates import sam_candidates
+        from extractors.masks.sam.qc import assess_region
+        from extractors.masks.sam.records import prompted_region
+        from extractors.masks.select import choose
+
+        backbone = self.predictor.backbone
+        out = []
+        for prompt, box, cands in zip(prompts, boxes, sam_candidates(self.predictor, enc, np.stack(boxes)),
+                                      strict=True):
+            cands = cands + classical_candidates(image, box)
+            features(cands, box)
+            choice = choose(cands, box)
+            sam = cands[0]  # the decoder's single mask: its scores stay the region's model scores
+            qc = assess_region(choice.mask, sam.predicted_iou or 0.0, sam.stability or 0.0, box, prompt.gt,
+                               self.thresholds, allow_fallback=False)
+            rec = prompted_region(prompt.region, self.origin, qc, backbone.tag, backbone.checkpoint_sha256)
+            if choice.name == BOX_FILL:
+                rec["qc_flags"] = sorted({*rec["qc_flags"], "fallback_box_fill", "box_fill_best_qc"})
+            rec.update(candidate=choice.name, qc_score=choice.score, candidate_reason=choice.reason)
+            out.append(rec)
+        return out
 
     def _records(self, prompts: list[Any], boxes: list[np.ndarray], pred: Any) -> list[dict[str, Any]]:
         from extractors.masks.sam.qc import assess_region

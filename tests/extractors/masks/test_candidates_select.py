@@ -1,0 +1,63 @@
+"""Candidates inside a box and the GT-free choice among them, on images drawn here (no torch)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from extractors.masks.candidates import BOX_FILL, Candidate, classical_candidates, features, in_box
+from extractors.masks.select import SELECTABLE, choose, qc_score
+
+
+def two_blobs() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Two bright discs (two kidneys under one box) on a noisy dark background."""
+    rng = np.random.default_rng(0)
+    img = rng.normal(50, 8, (120, 160))
+    gt = np.zeros((120, 160), np.uint8)
+    cv2.circle(gt, (45, 60), 18, 1, -1)
+    cv2.circle(gt, (115, 60), 18, 1, -1)
+    img[gt > 0] = 200
+    box = np.array([27.0, 42.0, 134.0, 79.0])  # the tight box of both discs
+    return np.clip(img, 0, 255).astype(np.uint8), gt.astype(bool), box
+
+
+def dice(a: np.ndarray, b: np.ndarray) -> float:
+    return 2 * float((a & b).sum()) / float(a.sum() + b.sum())
+
+
+def test_classical_candidates_stay_in_the_box_and_keep_parts() -> None:
+    img, gt, box = two_blobs()
+    cands = {c.name: c for c in classical_candidates(img, box)}
+    assert {"box_fill", "ellipse", "otsu", "otsu_parts"} <= set(cands)
+    for c in cands.values():
+        assert not (c.mask & ~in_box(np.ones_like(c.mask), box)).any()
+    assert dice(cands["otsu_parts"].mask, gt) > 0.9  # both parts
+    assert dice(cands["otsu"].mask, gt) < 0.7  # the largest part only
+
+
+def test_features_and_choice_prefer_the_agreed_tight_mask() -> None:
+    img, gt, box = two_blobs()
+    shifted = np.roll(gt, 6, axis=1) & in_box(np.ones_like(gt), box)
+    cands = [Candidate("sam", gt.copy(), 0.95, 0.97), Candidate("sam_m0", shifted, 0.60, 0.70),
+             Candidate("sam_vote", gt.copy(), 0.9, 0.95), *classical_candidates(img, box)]
+    features(cands, box)
+    by = {c.name: c for c in cands}
+    assert by[BOX_FILL].feats["tight"] == 1.0 and by[BOX_FILL].feats["fill"] == 1.0
+    assert by["sam"].feats["agree"] > by["sam_m0"].feats["agree"]
+    choice = choose(cands, box)
+    assert choice.name in ("sam", "sam_vote") and dice(choice.mask, gt) == 1.0
+    assert choice.score == round(qc_score(by[choice.name]), 4)
+    assert choice.reason.startswith(f"qc={choice.score:.4f}>")
+    assert choose(cands, box) == choice  # deterministic
+
+
+def test_box_fill_wins_when_nothing_agrees() -> None:
+    """Scattered, disagreeing masks score below filling the box."""
+    img, _, box = two_blobs()
+    rng = np.random.default_rng(1)
+    noise = [Candidate(f"sam_m{k}", in_box(rng.random(img.shape) < 0.1, box), 0.2, 0.3) for k in range(3)]
+    cands = [*noise, *classical_candidates(img, box)]
+    features(cands, box)
+    choice = choose([c for c in cands if c.name in SELECTABLE], box)
+    assert choice.name in (BOX_FILL, "ellipse")
+    assert all(qc_score(c) < choice.score for c in noise)
