@@ -9,6 +9,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+import numpy as np
 import pyarrow as pa
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -101,6 +102,45 @@ def scores(stats: pa.Table) -> bytes:
     return png(fig)
 
 
+def dice_vs_qc(stats: pa.Table) -> bytes:
+    """Where generated masks have ground truth: their Dice against each GT-free QC score (the
+    chosen candidate's QC score, the model's predicted IoU and stability), with Spearman's rho."""
+    names = ("qc_score", "predicted_iou", "stability_score")
+    rows = [r for r in stats.to_pylist() if r["dice_vs_gt"] is not None and r["origin"] != "dataset_gt"]
+    fig, axes = plt.subplots(1, 3, figsize=(9, 2.8))
+    for ax, name, color in zip(axes, names, PALETTE, strict=False):
+        pairs = [(r[name], r["dice_vs_gt"]) for r in rows if r.get(name) is not None]
+        if len(pairs) < 2:
+            empty(ax, f"GT with {name.replace('_', ' ')}")
+            continue
+        x, y = np.array(pairs, dtype=np.float64).T
+        ax.scatter(x, y, s=8, alpha=0.6, color=color)
+        ax.plot([0, 1], [0, 1], color="#bbb", lw=0.8)
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.set_xlabel(name.replace("_", " "))
+        ax.set_ylabel("Dice vs GT")
+        ax.set_title(f"Spearman rho = {spearman(x, y):.2f} (n={len(pairs)})")
+    return png(fig)
+
+
+def spearman(x: np.ndarray, y: np.ndarray) -> float:
+    """Spearman's rank correlation (average ranks for ties); nan when either side is constant."""
+    rx, ry = _ranks(np.asarray(x, np.float64)), _ranks(np.asarray(y, np.float64))
+    if rx.std() == 0 or ry.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(rx, ry)[0, 1])
+
+
+def _ranks(x: np.ndarray) -> np.ndarray:
+    order = np.argsort(x, kind="stable")
+    ranks = np.empty(len(x))
+    ranks[order] = np.arange(len(x), dtype=np.float64)
+    for v in np.unique(x):
+        ranks[x == v] = ranks[x == v].mean()
+    return ranks
+
+
 def quarantine_reasons(reasons: pa.Table) -> bytes:
     rows = reasons.to_pylist()[:20]
     fig, ax = plt.subplots(figsize=(7, max(2.0, 0.3 * len(rows) + 0.6)))
@@ -120,6 +160,7 @@ FIGURES: dict[str, tuple[str, Callable[[pa.Table], bytes]]] = {
     "label_hierarchy": ("label_distribution", label_hierarchy),
     "mask_area": ("mask_stats", mask_area),
     "scores": ("mask_stats", scores),
+    "dice_vs_qc": ("mask_stats", dice_vs_qc),
     "quarantine_reasons": ("quarantine_reasons", quarantine_reasons),
 }
 

@@ -20,6 +20,7 @@ MASK_STATS = pa.schema([
     ("region_id", pa.string()), ("image_id", pa.string()), ("source", pa.string()), ("origin", pa.string()),
     ("code", pa.string()), ("area", pa.int64()), ("area_fraction", pa.float64()), ("components", pa.int32()),
     ("predicted_iou", pa.float32()), ("stability_score", pa.float32()), ("dice_vs_gt", pa.float32()),
+    ("qc_score", pa.float32()), ("candidate", pa.string()),
     ("box_iou", pa.float64()), ("box_consistent", pa.bool_()), ("inside_parent", pa.float64()),
     ("shape_ok", pa.bool_()),
 ])
@@ -53,6 +54,7 @@ def components(mask: np.ndarray) -> int:
 def region_stats(r: dict, parent_mask: np.ndarray | None) -> dict:
     out = {k: r[k] for k in ("region_id", "image_id", "source", "origin", "code", "predicted_iou",
                              "stability_score", "dice_vs_gt")}
+    out.update(qc_score=r.get("qc_score"), candidate=r.get("candidate"))  # absent in corpora before 1.0 + issue 16
     out.update(area=r["area"], area_fraction=None, components=None, box_iou=None, box_consistent=None,
                inside_parent=None, shape_ok=None)
     if r["rle_counts"] is None:

@@ -18,8 +18,8 @@ from qc.report import write_report
 from qc.thumbs import sample_thumbnails
 
 CHROMIUM = Path("/usr/bin/chromium")
-SECTIONS = ("summary", "gates", "accounting", "counts", "hierarchy", "masks", "scores", "quarantine",
-            "thumbnails")
+SECTIONS = ("summary", "gates", "accounting", "counts", "hierarchy", "masks", "scores", "dice_vs_qc",
+            "quarantine", "thumbnails")
 
 
 def test_report_is_self_contained_with_every_section(corpus: Path) -> None:
@@ -29,7 +29,7 @@ def test_report_is_self_contained_with_every_section(corpus: Path) -> None:
         assert f'<section id="{section}">' in page
     assert "http://" not in page and "https://" not in page and "<script" not in page
     images = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
-    assert len(images) == 5 + 3 + 2  # 5 figures + up to 3 thumbnails per label (4 + 2 masks)
+    assert len(images) == 6 + 3 + 2  # 6 figures + up to 3 thumbnails per label (4 + 2 masks)
     for data in images:
         Image.open(io.BytesIO(base64.b64decode(data))).verify()
     assert "ingest.decode" in page and "leakage_max" in page
