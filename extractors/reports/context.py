@@ -119,7 +119,7 @@ def assert_mention(doc: Doc, start: int, end: int, sent: Span, triggers: list[Tr
             if reaches_forward(doc, trig.end, start, end, terms):
                 found.append(trig)
         elif trig.start >= end and direction in ("backward", "bidirectional"):
-            if reaches_backward(doc, end, trig.start, terms):
+            if reaches_backward(doc, end, trig.start, terms, closes_sentence(doc, trig.end, sent.end)):
                 found.append(trig)
         elif direction == "clause" and (trig.end <= start or trig.start >= end):
             lo, hi = (trig.end, start) if trig.end <= start else (end, trig.start)
@@ -174,11 +174,21 @@ def is_disjunctive(doc: Doc, lo: int, start: int, end: int, terms: list[Trigger]
     return False
 
 
-def reaches_backward(doc: Doc, end: int, hi: int, terms: list[Trigger]) -> bool:
+def closes_sentence(doc: Doc, i: int, sent_end: int) -> bool:
+    """Whether nothing but punctuation or space is left of the sentence from token `i` on."""
+    return all(doc[j].is_punct or doc[j].is_space for j in range(i, sent_end))
+
+
+def reaches_backward(doc: Doc, end: int, hi: int, terms: list[Trigger], closing: bool = False) -> bool:
+    """A backward scope reaches the target before token `hi` within `BACKWARD_REACH` tokens, across a comma
+    only when the words after it form a list ("effusion, pneumothorax and edema have resolved") or when the
+    trigger alone follows the comma and closes the sentence ("small bowel obstruction, resolved.")."""
     if hi - end > BACKWARD_REACH or blocked(end, hi, terms):
         return False
     commas = [i for i in range(end, hi) if doc[i].text == ","]
     if commas:
+        if closing and commas[-1] == hi - 1:
+            return True
         after = {doc[j].lower_ for j in range(commas[-1] + 1, hi)}
         return bool(after & _LIST_WORDS)
     return True

@@ -64,6 +64,10 @@ CASES = [
     ("Lower extremities negative   for pneumothorax.", "pneumothorax", "absent"),
     ("No evidence\nof pneumothorax.", "pneumothorax", "absent"),
     ("Small left pleural\neffusion.", "pleural_effusion", "present"),
+    # a backward trigger alone after a comma at the sentence end speaks of the whole phrase before it
+    ("Right lower lobe pneumonia, resolved.", "pneumonia", "absent"),
+    ("Atelectasis, pneumothorax excluded.", "atelectasis", "present"),
+    ("Small effusion, pneumothorax has resolved.", "pleural_effusion", "present"),
     # a technique phrase is not a negation
     ("CT thorax without contrast: right lower lobe pneumonia.", "pneumonia", "present"),
     ("MR brain with and without IV contrast shows a mass.", "mass", "present"),
