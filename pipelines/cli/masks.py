@@ -5,7 +5,8 @@ PROMPTS.csv columns: `item_id, image_path, box_x0, box_y0, box_x1, box_y1` (pixe
 image, x1/y1 exclusive) and optionally `modality` (CT windowing, MR percentile clipping). Several
 rows may share an item_id (same image): their masks are united. Each image is decoded and
 encoded once per run, however many items or rows name it (one sample per image). Writes `<item_id>.png` (the image's
-size, 255 = mask) per item and `masks.csv` with each row's scores and QC flags. Rows or images that
+size, 255 = mask) per item and `masks.csv` with each row's scores, QC flags and the candidate that
+won (`--select candidates`, the default; see extractors/masks/select.py). Rows or images that
 cannot be used are listed in `errors.csv`; the command exits 1 if any.
 """
 
@@ -44,6 +45,7 @@ def predict(
     device: str = typer.Option("auto", help="auto | cpu | cuda"),
     batch_size: int = typer.Option(8, help="images per encoder batch"),
     fallback: bool = typer.Option(True, help="fill the box where the model loses to it (flagged)"),
+    select: str = typer.Option("candidates", help="candidates (per-box choice by a GT-free QC score) | model"),
 ) -> None:
     from pydantic import ValidationError
 
@@ -51,7 +53,8 @@ def predict(
 
     try:
         params = SamBoxMaskStage.Params(model=model, checkpoint=str(checkpoint) if checkpoint else None,
-                                        device=device, encoder_batch=batch_size, fallback_to_box=fallback)
+                                        device=device, encoder_batch=batch_size, fallback_to_box=fallback,
+                                        select=select)
         stage = SamBoxMaskStage(params, RunContext(salt="cli"))
         stage.setup()
         stage._ready = True
