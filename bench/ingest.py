@@ -1,15 +1,18 @@
-"""Ingest benchmark: the pipeline's ingest of N DICOM files vs a bare pydicom decode loop over the
-same files, in the same process, printed as a ratio.
+"""Ingest benchmark: the pipeline vs one core running the same work in a plain loop, in the same
+process, printed as ratios (repeat them: on a shared machine the timings are noisy).
 
-    python bench/ingest.py [--n 200] [--size 1024] [--json OUT.json]
+    python bench/ingest.py [--n 200] [--size 1024] [--modes ingest,chain,scan] [--repeat 3] [--json OUT.json]
 
-Baseline: `pydicom.dcmread(path).pixel_array` for each file, one core, nothing written.
-Second baseline: the same per-image work as ingest.decode (LUTs, window, PNG, phash, hashes) in a
-plain loop, one core, nothing written — the ratio to it is the cost (or gain) of the pipeline itself.
-Pipeline: `medground run` with sources.rsna_pneumonia and stages [ingest.decode] on local Ray
-(planning, decoding with modality/VOI LUTs, 8-bit PNG encoding, perceptual hash, Parquet + tar
-shards, manifest). The ratio is pipeline images/s over baseline images/s; on 2 cores Ray can win
-back its overhead only partly, since it also encodes and writes what the baseline throws away.
+Modes (each: a warm-up run, then `repeat` loop/pipeline pairs):
+- ingest: `medground run` with sources.rsna_pneumonia and stages [ingest.decode], pre-scan off, vs the
+  per-image work of ingest.decode (LUTs, window, PNG, phash, hashes) in a loop, one core, nothing written.
+- chain: the demo's chain (ingest, labels, ontology, classical masks, grounding) vs those stages'
+  `process_rows` over the plan's rows in this process, one core, nothing written.
+- scan: ingest with the pre-scan on (content hash + a decode for the pHash per file), vs the ingest
+  loop plus the same scan work.
+The pipeline plans, writes Parquet + tar shards and a manifest besides, which the loops do not.
+Also printed: a bare `pydicom.dcmread(path).pixel_array` loop, per-stage busy seconds, peak RSS per
+Ray worker and of the driver, and peak object-store use (bench/measure.py).
 """
 
 from __future__ import annotations
@@ -21,18 +24,22 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import pydicom
-import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.measure import sampled
 from extractors.imaging.dicom import read_dicom
 from extractors.imaging.encode import encode_png, phash
 from extractors.imaging.intensity import to_uint8
-from pipelines.config import load_config
+from pipelines.chain import changed_columns, normalize
+from pipelines.config import parse_config
+from pipelines.plan import build_plan
 from pipelines.run import run_pipeline
 from pipelines.samples.rsna_pneumonia import CASES, write_rsna_sample
+from pipelines.stage import RunContext
 
 
 def make_dataset(root: Path, n: int, size: int) -> list[Path]:
@@ -64,56 +71,102 @@ def same_work_loop(files: list[Path]) -> float:
     return time.perf_counter() - t0
 
 
-def pipeline(root: Path, out: Path, limit: int | None = None) -> float:
-    config = {
+CHAIN = [{"name": "ingest.decode"}, {"name": "labels.dataset"}, {"name": "ontology.normalize"},
+         {"name": "masks.classical", "params": {"method": "grabcut"}}, {"name": "ground.link"},
+         {"name": "ground.templates"}]  # the demo's chain (pipelines/configs/demo.yaml)
+
+
+def bench_config(root: Path, mode: str, limit: int | None = None) -> dict[str, Any]:
+    return {
         "corpus": "bench",
         "salt": "bench",
         "shard_size": 32,
         "sources": [{"name": "sources.rsna_pneumonia", "params": {"root": str(root), "limit": limit}}],
-        "stages": [{"name": "ingest.decode"}],
+        "stages": CHAIN if mode == "chain" else [{"name": "ingest.decode"}],
+        "scan": {"enabled": mode == "scan"},  # ingest/chain: the loop's work exactly; scan: + the pre-scan
         "ray": {"shards_per_wave": 64},
     }
-    path = out.parent / f"{out.name}.yaml"
-    path.write_text(yaml.safe_dump(config))
-    cfg = load_config(path)
+
+
+def chain_loop(root: Path) -> tuple[float, int]:
+    """The demo chain's stages over the plan's rows in this process, one core, nothing written."""
+    cfg = parse_config(bench_config(root, "chain"))
+    rows = [r for shard in build_plan(cfg, "bench").shards.values() for r in shard]
+    ctx = RunContext(salt="bench", run_id=cfg.fingerprint())
+    stages = [st.cls(st.params, ctx) for st in cfg.stages]
     t0 = time.perf_counter()
-    result = run_pipeline(cfg, out, log=lambda _m: None)
+    for i in range(0, len(rows), 8):
+        part = rows[i : i + 8]
+        for stage in stages:
+            part = stage.process_rows(part)
+            normalize(part, changed_columns(type(stage)))
+    return time.perf_counter() - t0, len(rows)
+
+
+def scan_loop(files: list[Path]) -> float:
+    """What the pre-scan adds per file: its content hash, and a decode + render for the pHash."""
+    t0 = time.perf_counter()
+    for f in files:
+        hashlib.sha256(f.read_bytes()).hexdigest()
+        decoded = read_dicom(f)
+        u8, _ = to_uint8(decoded.pixels, modality=decoded.modality, window=decoded.window)
+        phash(u8)
+    return time.perf_counter() - t0
+
+
+def pipeline(root: Path, out: Path, mode: str, limit: int | None = None) -> tuple[float, dict[str, Any]]:
+    cfg = parse_config(bench_config(root, mode, limit))
+    t0 = time.perf_counter()
+    result, mem = sampled(run_pipeline, cfg, out, log=lambda _m: None)
     elapsed = time.perf_counter() - t0
     assert result.complete
-    return elapsed
+    return elapsed, {"summary": result.summary, **mem}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=200)
     ap.add_argument("--size", type=int, default=1024)
+    ap.add_argument("--modes", default="ingest,chain", help="comma-separated: ingest, chain, scan")
+    ap.add_argument("--repeat", type=int, default=1, help="loop/pipeline pairs per mode (noisy machines)")
+    ap.add_argument("--cpus", type=int, default=None, help="Ray CPUs (default: all)")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     import ray
 
+    res: dict[str, Any] = {"size": args.size, "modes": {}}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         files = make_dataset(root / "data", args.n, args.size)
-        ray.init(address="local", include_dashboard=False, log_to_driver=False)
-        pipeline(root / "data", root / "out-warm", limit=8)  # warm up Ray workers and imports
-        t_pipe = pipeline(root / "data", root / "out")
-        t_bare = bare_loop(files)
-        t_same = same_work_loop(files)
+        res["n_files"] = len(files)
+        ray.init(address="local", num_cpus=args.cpus, include_dashboard=False, log_to_driver=False)
+        res["ray_cpus"] = ray.cluster_resources().get("CPU")
+        res["bare_pydicom_images_per_s"] = len(files) / bare_loop(files)
+        for mode in args.modes.split(","):
+            pipeline(root / "data", root / f"out-warm-{mode}", mode, limit=8)  # warm up workers and imports
+            runs = []
+            for k in range(args.repeat):
+                if mode == "chain":
+                    t_loop, n = chain_loop(root / "data")
+                else:
+                    t_loop, n = same_work_loop(files), len(files)
+                    if mode == "scan":
+                        t_loop += scan_loop(files)
+                t_pipe, info = pipeline(root / "data", root / f"out-{mode}-{k}", mode)
+                runs.append({"loop_images_per_s": round(n / t_loop, 2), "pipeline_images_per_s": round(n / t_pipe, 2),
+                             "ratio": round(t_loop / t_pipe, 3), "pipeline_s": round(t_pipe, 2), **info})
+                print(f"{mode} #{k}: pipeline {n / t_pipe:.1f} images/s vs one-core loop {n / t_loop:.1f} images/s "
+                      f"= {t_loop / t_pipe:.2f}x; peak RSS per worker {info['peak_rss_per_worker_mb']} MB "
+                      f"({info['worker_processes']} processes), driver {info['peak_rss_driver_mb']} MB, "
+                      f"object store {info['peak_object_store_mb']} MB", flush=True)
+                print("  busy s per stage: " + ", ".join(f"{st['stage']} {st['busy_s']}"
+                                                         for st in info["summary"]["stages"]), flush=True)
+            ratios = sorted(r["ratio"] for r in runs)
+            res["modes"][mode] = {"runs": runs, "median_ratio": ratios[len(ratios) // 2]}
         ray.shutdown()
-    res = {
-        "n_files": len(files),
-        "size": args.size,
-        "bare_pydicom_images_per_s": len(files) / t_bare,
-        "same_work_loop_images_per_s": len(files) / t_same,
-        "pipeline_images_per_s": len(files) / t_pipe,
-        "ratio_pipeline_over_bare": t_bare / t_pipe,
-        "ratio_pipeline_over_same_work_loop": t_same / t_pipe,
-    }
-    print(json.dumps(res, indent=1))
-    print(f"pipeline/bare-pydicom throughput ratio: {res['ratio_pipeline_over_bare']:.3f}x "
-          f"({res['pipeline_images_per_s']:.1f} vs {res['bare_pydicom_images_per_s']:.1f} images/s)")
-    print(f"pipeline/same-work-loop throughput ratio: {res['ratio_pipeline_over_same_work_loop']:.2f}x "
-          f"({res['pipeline_images_per_s']:.1f} vs {res['same_work_loop_images_per_s']:.1f} images/s)")
+    for mode, m in res["modes"].items():
+        print(f"{mode}: pipeline/one-core-loop ratio median {m['median_ratio']:.2f}x over {len(m['runs'])} run(s) "
+              f"({', '.join(str(r['ratio']) for r in m['runs'])})")
     if args.json:
         args.json.write_text(json.dumps(res, indent=1))
 

@@ -1,14 +1,15 @@
-"""The Ray adapter: stages become Ray Data operators, shards are written by Ray tasks.
+"""The Ray adapter: the stage chain becomes a few Ray Data operators, shards are written where they ran.
 
-Stateless stages run as tasks (`map_batches` with a function); stateful ones (models) as actor pools
-(`map_batches` with a class and `concurrency`). Every operator asks for fractional CPUs, so a 2-core
-machine never starves the reads (a deadlock seen with whole-CPU actors). The shard writer runs per
-group after a `groupby("shard")`, so each shard is written whole by one task.
+The wave's input is one block per plan shard, and it stays one block to the end. Consecutive stateless
+stages fuse into one operator (Ray tasks running pipelines/chain.py over plain rows); a stateful stage
+(a model) is an actor pool of its own (`concurrency`). The shard writer runs in the last stateless
+operator (or as a task after a final actor pool), so pixels never go through a shuffle. Every operator
+asks for fractional CPUs, so a 2-core machine never starves (a deadlock seen with whole-CPU actors).
 
 Each wrapper reports what it did to the run's progress counters (pipelines/progress.py) when given a
 `reporter` (progress.Reporter). Failures: a task that raises `RetryableError` (stage setup, a transient
 I/O error while writing a shard) or whose worker died is re-run up to `retries.attempts - 1` times;
-a pool actor that died is restarted (Ray Data's default, kept) and its batch re-run, as often.
+a pool actor that died is restarted (Ray Data's default, kept) and its block re-run, as often.
 """
 
 from __future__ import annotations
@@ -26,11 +27,11 @@ import pyarrow as pa
 import ray
 import ray.data
 
+from pipelines.chain import ChainActor, Step, chain_task, write_task
 from pipelines.config import BoundStage, PipelineConfig
 from pipelines.progress import Reporter
-from pipelines.stage import BatchStats, RunContext, Stage, is_transient
+from pipelines.stage import BatchStats, RunContext, Stage
 from pipelines.waves import stage_labels
-from pipelines.writers.shard import write_shard
 from schemas.errors import RetryableError
 from schemas.tables import SAMPLE_SCHEMA
 
@@ -51,14 +52,6 @@ class StageActor:
         return out
 
 
-def run_stateless(batch: pa.Table, stage_cls: type[Stage], params: Any, ctx: RunContext, label: str = "",
-                  reporter: Reporter | None = None) -> pa.Table:
-    stage = stage_cls(params, ctx)
-    out = stage.process_batch(batch)
-    report_batch(reporter, label or stage_cls.name, batch, stage.last_batch)
-    return out
-
-
 def report_batch(reporter: Reporter | None, label: str, batch: pa.Table, stats: BatchStats) -> None:
     """Fire-and-forget: tell the progress counters about one batch (keyed, so a re-run counts once)."""
     if reporter is None or batch.num_rows == 0:
@@ -66,32 +59,6 @@ def report_batch(reporter: Reporter | None, label: str, batch: pa.Table, stats: 
     keys = batch.column("sample_key")
     key = hashlib.sha256(f"{keys[0]}|{keys[-1]}|{batch.num_rows}".encode()).hexdigest()[:16]
     reporter.batch(label, key, stats)
-
-
-class ShardWriteRetry(RetryableError, OSError):
-    """A transient OS error while writing a shard: Ray re-runs the writer task (the writes are atomic)."""
-
-
-def write_group(batch: pa.Table, out_dir: str, reporter: Reporter | None = None) -> pa.Table:
-    rows = batch.to_pylist()
-    try:
-        stats = write_shard(Path(out_dir), rows[0]["shard"], rows)
-    except OSError as err:
-        if is_transient(err) and not isinstance(err, RetryableError):
-            raise ShardWriteRetry(err.errno, err.strerror, err.filename) from err
-        raise
-    if reporter is not None:
-        reporter.shard(stats)
-    return pa.table(
-        {
-            "shard": [stats["shard"]],
-            "samples": [stats["samples"]],
-            "written": [stats["written"]],
-            "quarantined": [stats["quarantined"]],
-            "node": [ray.get_runtime_context().get_node_id()],
-            "pid": [os.getpid()],
-        }
-    )
 
 
 def init_ray(cfg: PipelineConfig, address: str | None, log: Callable[[str], None] | None = None) -> str | None:
@@ -144,33 +111,11 @@ def configure_data_context(cfg_debug: bool = False) -> None:
         logging.getLogger("ray.data").setLevel(logging.CRITICAL)
     ctx.verbose_stats_logs = False
     ctx.shuffle_strategy = ShuffleStrategy.SORT_SHUFFLE_PULL_BASED
+    # a stage's or writer's own exception reaches the driver (an OSError stays one, for the CLI's
+    # one-line message; RetryableError matches `retry_exceptions`), not Ray Data's UserCodeException
+    ctx.raise_original_map_exception = True
+    ctx.target_max_block_size = None  # a block is one shard end to end: never split it (pipelines/chain.py)
     ctx.actor_task_retry_on_errors = [RetryableError]  # bounded by max_task_retries (apply_stage)
-
-
-def apply_stage(ds: ray.data.Dataset, st: BoundStage, ctx: RunContext, label: str = "",
-                reporter: Reporter | None = None) -> ray.data.Dataset:
-    r = st.resources
-    retries = max(0, ctx.retry_attempts - 1)  # bounded: Ray Data's own defaults retry forever
-    common: dict[str, Any] = {
-        "batch_format": "pyarrow",
-        "batch_size": r.batch_size,
-        "num_cpus": r.num_cpus,
-    }
-    if r.num_gpus:
-        common["num_gpus"] = r.num_gpus
-    with remote_args_allowed():
-        if st.cls.stateful:  # a dead actor is restarted (max_restarts -1, Ray Data's default), its batch re-run
-            return ds.map_batches(
-                StageActor,
-                fn_constructor_args=(st.cls, st.params, ctx, label, reporter),
-                concurrency=r.concurrency,
-                max_restarts=-1,
-                max_task_retries=retries,
-                **common,
-            )
-        kwargs = {"stage_cls": st.cls, "params": st.params, "ctx": ctx, "label": label, "reporter": reporter}
-        return ds.map_batches(run_stateless, fn_kwargs=kwargs, max_retries=retries,
-                              retry_exceptions=[RetryableError], **common)
 
 
 @contextlib.contextmanager
@@ -183,21 +128,75 @@ def remote_args_allowed() -> Iterator[None]:
         yield
 
 
+def segments(cfg: PipelineConfig) -> list[tuple[bool, list[tuple[BoundStage, str]]]]:
+    """Consecutive stateless stages fuse into one segment (one Ray operator); a stateful stage (a model
+    in an actor pool) is a segment of its own."""
+    out: list[tuple[bool, list[tuple[BoundStage, str]]]] = []
+    for st, label in zip(cfg.stages, stage_labels(cfg), strict=True):
+        if st.cls.stateful or not out or out[-1][0]:
+            out.append((st.cls.stateful, [(st, label)]))
+        else:
+            out[-1][1].append((st, label))
+    return out
+
+
+def apply_segment(ds: ray.data.Dataset, stateful: bool, bound: list[tuple[BoundStage, str]], ctx: RunContext,
+                  chunk: int, writer: dict[str, Any] | None, reporter: Reporter | None) -> ray.data.Dataset:
+    """One Ray operator for a segment; each call gets one whole block (one shard, `batch_size=None`) and
+    runs it `chunk` rows at a time through the segment's stages; `writer` fuses the shard writer in."""
+    retries = max(0, ctx.retry_attempts - 1)  # bounded: Ray Data's own defaults retry forever
+    steps = [Step(st.cls, st.params, label) for st, label in bound]
+    chunk = min([chunk, *(st.resources.batch_size for st, _ in bound)])
+    common: dict[str, Any] = {"batch_format": "pyarrow", "batch_size": None,
+                              "num_cpus": max(st.resources.num_cpus for st, _ in bound)}
+    gpus = max(st.resources.num_gpus for st, _ in bound)
+    if gpus:
+        common["num_gpus"] = gpus
+    args = {"steps": steps, "ctx": ctx, "chunk": chunk, "reporter": reporter, **(writer or {})}
+    with remote_args_allowed():
+        if stateful:  # a dead actor is restarted (max_restarts -1, Ray Data's default), its block re-run
+            return ds.map_batches(ChainActor, fn_constructor_kwargs=args,
+                                  concurrency=max(st.resources.concurrency for st, _ in bound),
+                                  max_restarts=-1, max_task_retries=retries, **common)
+        spread = {"scheduling_strategy": "SPREAD"} if writer else {}  # writers' I/O over the cluster's nodes
+        return ds.map_batches(chain_task, fn_kwargs=args, max_retries=retries,
+                              retry_exceptions=[RetryableError], **spread, **common)
+
+
 def run_wave(
-    cfg: PipelineConfig, rows: list[dict[str, Any]], out_dir: Path, ctx: RunContext, block_rows: int,
+    cfg: PipelineConfig, rows: list[dict[str, Any]], out_dir: Path, ctx: RunContext, block_rows: int = 64,
     reporter: Reporter | None = None,
 ) -> list[dict[str, Any]]:
-    """Run every stage over the samples of a few shards and write those shards."""
-    table = pa.Table.from_pylist(rows, schema=SAMPLE_SCHEMA)
-    blocks = [table.slice(i, block_rows) for i in range(0, table.num_rows, block_rows)]
-    ds = ray.data.from_arrow(blocks)
-    for st, label in zip(cfg.stages, stage_labels(cfg), strict=True):
-        ds = apply_stage(ds, st, ctx, label, reporter)
-    n_shards = len({r["shard"] for r in rows})
-    with remote_args_allowed():
-        written = ds.groupby("shard", num_partitions=n_shards).map_groups(
-            write_group, fn_kwargs={"out_dir": str(out_dir), "reporter": reporter}, batch_format="pyarrow",
-            num_cpus=0.25, max_retries=max(0, ctx.retry_attempts - 1), retry_exceptions=[RetryableError],
-            scheduling_strategy="SPREAD",  # spread shard writers (and their I/O) over the cluster's nodes
-        )
-    return sorted(written.take_all(), key=lambda r: r["shard"])
+    """Run every stage over the samples of a few shards and write those shards. Each shard is one block
+    from start to end; consecutive stateless stages and the writer run in one task per shard, so the
+    pixels never leave the worker that decoded them unless a stateful stage (an actor pool) sits in
+    between. `block_rows` bounds the rows a stage handles at once."""
+    by_shard: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        by_shard.setdefault(r["shard"], []).append(r)
+    return run_shards(cfg, by_shard, out_dir, ctx, block_rows, reporter)
+
+
+def run_shards(
+    cfg: PipelineConfig, by_shard: dict[str, list[dict[str, Any]]] | list[pa.Table], out_dir: Path,
+    ctx: RunContext, block_rows: int = 64, reporter: Reporter | None = None,
+) -> list[dict[str, Any]]:
+    """`run_wave` on rows already grouped: shard name -> rows, or one Arrow table per shard."""
+    if isinstance(by_shard, dict):
+        tables = [pa.Table.from_pylist(v, schema=SAMPLE_SCHEMA) for _, v in sorted(by_shard.items())]
+    else:
+        tables = by_shard
+    tables = [t for t in tables if t.num_rows]
+    expected = {t.column("shard")[0].as_py(): t.num_rows for t in tables}
+    ds = ray.data.from_arrow(tables)
+    segs = segments(cfg)
+    writer = {"out_dir": str(out_dir), "expected": expected}
+    for i, (stateful, bound) in enumerate(segs):
+        last = i == len(segs) - 1 and not stateful
+        ds = apply_segment(ds, stateful, bound, ctx, block_rows, writer if last else None, reporter)
+    if segs[-1][0]:  # the chain ends in an actor pool: the writer is a task of its own
+        with remote_args_allowed():
+            ds = ds.map_batches(write_task, fn_kwargs={**writer, "reporter": reporter}, batch_format="pyarrow",
+                                batch_size=None, num_cpus=0.25, max_retries=max(0, ctx.retry_attempts - 1),
+                                retry_exceptions=[RetryableError], scheduling_strategy="SPREAD")
+    return sorted(ds.take_all(), key=lambda r: r["shard"])

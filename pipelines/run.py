@@ -21,6 +21,7 @@ from pipelines.incremental import (
     write_inputs,
 )
 from pipelines.plan import Plan, build_plan
+from pipelines.plan_store import write_plan_store
 from pipelines.runlog import LOG_SUFFIX, RunLog
 from pipelines.runs import RUNS_DIR, latest, new_run_id, record_run
 from pipelines.stage import RunContext
@@ -169,8 +170,10 @@ def execute(
         for shard in inc.carried:
             link_shard(out_dir.parent / inc.base, out_dir, shard)
     write_inputs(out_dir, plan)
-    done = completed_shards(out_dir) & set(plan.shards)
-    pending = [s for s in plan.shards if s not in done]
+    store = write_plan_store(out_dir, plan.shards)
+    plan.shards.clear()  # from here on the driver reads one wave at a time from _progress/plan/
+    done = completed_shards(out_dir) & set(store.counts)
+    pending = [s for s in store.counts if s not in done]
     resumed = done - set(inc.carried if inc else ())
     if resumed:
         log(f"resuming: {len(resumed)} shard(s) already complete, {len(pending)} to do")
@@ -181,12 +184,12 @@ def execute(
     ctx = RunContext(salt=salt, run_id=cfg.fingerprint(), debug=cfg.model.debug,
                      extra={"cache_dir": str(out_dir.parent / "_cache")},  # model answers, across versions
                      retry_attempts=cfg.model.retries.attempts, retry_backoff_s=cfg.model.retries.backoff_s)
-    waves = run_waves(cfg, pending, plan, out_dir, ctx, log, address=address, runlog=runlog, view=view)
+    waves = run_waves(cfg, pending, plan, store, out_dir, ctx, log, address=address, runlog=runlog, view=view)
     written = waves.written
-    complete = completed_shards(out_dir) >= set(plan.shards)
+    complete = completed_shards(out_dir) >= set(store.counts)
     build = {"dedup": plan.dedup, **({"increment": inc.describe()} if inc else {})}
     manifest = finalize(out_dir, cfg, plan, target.version, build) if complete else None
-    return RunResult(out_dir, len(plan.shards), len(done), written, manifest, complete, inputs=plan.inputs,
+    return RunResult(out_dir, len(store.counts), len(done), written, manifest, complete, inputs=plan.inputs,
                      version=target.version, increment=inc.describe() if inc else None, dedup=plan.dedup,
                      summary=waves.summary)
 

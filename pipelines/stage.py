@@ -121,17 +121,21 @@ class Stage(ABC):
 
     # ---- execution ----------------------------------------------------------------------------
     def process_batch(self, table: pa.Table) -> pa.Table:
+        return pa.Table.from_pylist(self.process_rows(table.to_pylist()), schema=SAMPLE_SCHEMA)
+
+    def process_rows(self, rows: list[Sample]) -> list[Sample]:
+        """`process_batch` on plain rows: what a fused chain of stages calls (pipelines/chain.py), with
+        no Arrow round trip between stages."""
         if not self._ready:
             self.setup()
             self._ready = True
         start = time.perf_counter()
-        self.last_batch = stats = BatchStats(rows=table.num_rows)
-        rows = table.to_pylist()
+        self.last_batch = stats = BatchStats(rows=len(rows))
         ok_in = sum(r["status"] == "ok" for r in rows)
         out = [self._run_one(row) for row in rows]
         stats.quarantined = ok_in - sum(r["status"] == "ok" for r in out)
         stats.seconds = time.perf_counter() - start
-        return pa.Table.from_pylist(out, schema=SAMPLE_SCHEMA)
+        return out
 
     def _run_one(self, sample: Sample) -> Sample:
         if sample["status"] != "ok":

@@ -16,6 +16,7 @@ from pipelines.stage import RunContext
 if TYPE_CHECKING:  # Ray is imported only when there is work (resuming a complete run needs none)
     from pathlib import Path
 
+    from pipelines.plan_store import PlanStore
     from pipelines.progress import ProgressTracker, ProgressView
 
 
@@ -29,6 +30,7 @@ def run_waves(
     cfg: PipelineConfig,
     pending: list[str],
     plan: Plan,
+    store: PlanStore,
     out_dir: Path,
     ctx: RunContext,
     log: Callable[[str], None],
@@ -37,11 +39,13 @@ def run_waves(
     runlog: RunLog | None = None,
     view: ProgressView | None = None,
 ) -> WavesOutcome:
-    """Process the `pending` shards of `plan` (a Ray job per wave of `ray.shards_per_wave` shards)."""
+    """Process the `pending` shards of `plan` (a Ray job per wave of `ray.shards_per_wave` shards), each
+    wave's rows read from the plan on disk (`store`): the driver holds one wave, not the whole plan."""
     runlog = runlog or RunLog(None)
     labels = stage_labels(cfg)
-    runlog.event("plan", samples=plan.n_samples, shards=len(plan.shards), pending=len(pending),
-                 rows_pending=sum(len(plan.shards[n]) for n in pending), stages=labels, inputs=plan.inputs)
+    counts = store.counts
+    runlog.event("plan", samples=sum(counts.values()), shards=len(counts), pending=len(pending),
+                 rows_pending=sum(counts[n] for n in pending), stages=labels, inputs=plan.inputs)
     if not pending:
         return WavesOutcome([], {"stages": [], "shards": 0, "samples": 0, "written": 0, "quarantined": 0,
                                  "retries": 0, "rerun_batches": 0, "waves_s": 0.0})
@@ -56,11 +60,11 @@ def run_waves(
         log(f"Ray dashboard: {url}")
     runlog.event("ray", dashboard=url, nodes=sum(1 for n in ray.nodes() if n.get("Alive")),
                  cpus=ray.cluster_resources().get("CPU", 0), gpus=ray.cluster_resources().get("GPU", 0))
-    tracker = ProgressTracker(labels, sum(len(plan.shards[n]) for n in pending), len(pending), view=view,
+    tracker = ProgressTracker(labels, sum(counts[n] for n in pending), len(pending), view=view,
                               runlog=runlog).start()
     stats: list[dict[str, Any]] = []
     try:
-        stats = run_all(cfg, pending, plan, out_dir, ctx, log, runlog, tracker)
+        stats = run_all(cfg, pending, store, out_dir, ctx, log, runlog, tracker)
     finally:
         snap = tracker.stop()
     for s in stats:
@@ -72,9 +76,9 @@ def run_waves(
     return WavesOutcome([s["shard"] for s in stats], summary)
 
 
-def run_all(cfg: PipelineConfig, pending: list[str], plan: Plan, out_dir: Path, ctx: RunContext,
+def run_all(cfg: PipelineConfig, pending: list[str], store: PlanStore, out_dir: Path, ctx: RunContext,
             log: Callable[[str], None], runlog: RunLog, tracker: ProgressTracker) -> list[dict[str, Any]]:
-    from pipelines.ray_exec import run_wave
+    from pipelines.ray_exec import run_shards
 
     wave = cfg.model.ray.shards_per_wave
     block_rows = max(1, min(cfg.model.shard_size, 64))
@@ -82,11 +86,13 @@ def run_all(cfg: PipelineConfig, pending: list[str], plan: Plan, out_dir: Path, 
     rows_done = 0
     for n, i in enumerate(range(0, len(pending), wave)):
         names = pending[i : i + wave]
-        rows = [r for name in names for r in plan.shards[name]]
-        runlog.event("wave_start", wave=n, shards=names, rows=len(rows))
+        tables = store.read(names)  # this wave's rows only
+        rows = sum(t.num_rows for t in tables)
+        runlog.event("wave_start", wave=n, shards=names, rows=rows)
         t = time.monotonic()
-        stats = run_wave(cfg, rows, out_dir, ctx, block_rows, reporter=tracker.reporter(n))
-        rows_done += len(rows)
+        stats = run_shards(cfg, tables, out_dir, ctx, block_rows, reporter=tracker.reporter(n))
+        del tables
+        rows_done += rows
         tracker.settle(rows_done, len(done) + len(stats))
         tracker.end_wave(n)
         for s in stats:
