@@ -56,7 +56,7 @@ class ScanConfig(BaseModel):
     scope: Literal["across", "within"] = "across"  # near duplicates across sources, or within each source
     ray_above: int = Field(default=256, ge=0)  # scan in the driver process up to this many files, else on Ray
     # near-duplicate pair search in the driver up to this many pHashes, else a Ray Data bucket join (same pairs)
-    pairs_ray_above: int = Field(default=250_000, ge=0)
+    pairs_ray_above: int = Field(default=100_000, ge=0)
 
 
 class StepConfig(BaseModel):
