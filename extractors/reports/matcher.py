@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
@@ -27,17 +28,31 @@ from schemas.ontology import Ontology
 MENTION_KINDS = ("finding", "device")
 EXCLUDED_ROOTS = ("no_finding",)
 UNMENTION = "-"  # phrases.tsv expansion of a phrase that hides the finding words inside it
+_LAST_COMPACT: list[tuple[Doc, tuple[Doc | None, list[int]]] | None] = [None]  # (doc, its space-free copy)
+HEAD_KEY = "__anchored_head__"  # matcher key of the anchored heads (anchored_heads.tsv)
 
 
 def match_skipping_spaces(matcher: PhraseMatcher, doc: Doc) -> list[tuple[int, int, int]]:
     """`matcher(doc)` as (match id, start, end), where a run of spaces or one line break between words does
     not break a phrase ("negative   for", "pleural\neffusion" in hard-wrapped text); a blank line still does.
-    Token indices are the original doc's."""
-    keep = [t.i for t in doc if not (t.is_space and t.text.count("\n") < 2)]
-    if len(keep) == len(doc):
+    Token indices are the original doc's; the space-free copy of the last doc seen is kept for the next
+    matcher (the phrases, then the triggers), never stored on the doc."""
+    last = _LAST_COMPACT[0]
+    if last is not None and last[0] is doc:
+        compact = last[1]
+    else:
+        spaces = [int(i) for i in np.flatnonzero(doc.to_array("IS_SPACE"))] if len(doc) else []
+        drop = {i for i in spaces if doc[i].text.count("\n") < 2}
+        if drop:
+            keep = [i for i in range(len(doc)) if i not in drop]
+            compact = (Doc(doc.vocab, words=[doc[i].text for i in keep]), keep)
+        else:
+            compact = (None, [])
+        _LAST_COMPACT[0] = (doc, compact)
+    small, keep = compact
+    if small is None:
         return [(mid, s, e) for mid, s, e in matcher(doc)]
-    compact = Doc(doc.vocab, words=[doc[i].text for i in keep])
-    return [(mid, keep[s], keep[e - 1] + 1) for mid, s, e in matcher(compact)]
+    return [(mid, keep[s], keep[e - 1] + 1) for mid, s, e in matcher(small)]
 
 
 @dataclass(frozen=True)
@@ -88,6 +103,10 @@ class OntologyPhraseMatcher:
                 self._unresolved.append(rule.expansion)
                 continue
             self.heads[head] = (rule.anchors, code, onto.get(code).kind)
+        if self.heads:  # matched with the phrases, so a longer phrase holding the head wins (filter_spans)
+            key = nlp.vocab.strings.add(HEAD_KEY)
+            self.kinds[key] = (HEAD_KEY, "head")
+            self.matcher.add(HEAD_KEY, list(nlp.tokenizer.pipe(sorted(self.heads))))
         self.unresolved: list[str] = self._unresolved  # extra expansions the ontology does not know
 
     def forms(self, onto: Ontology) -> dict[str, str]:
@@ -117,27 +136,23 @@ class OntologyPhraseMatcher:
         out = []
         for sp in sorted(filter_spans(spans), key=lambda sp: sp.start):
             code, kind = self.kinds[sp.label]
-            if kind != "unmention":
+            if kind == "head":
+                anchored = self.anchored(doc, sp.start)
+                if anchored is not None:
+                    out.append(anchored)
+            elif kind != "unmention":
                 out.append(Match(sp.start, sp.end, code, kind))
-        if self.heads:
-            out = self.anchored(doc, out, {i for sp in spans for i in range(sp.start, sp.end)})
         return out
 
-    def anchored(self, doc: Doc, matches: list[Match], covered: set[int]) -> list[Match]:
-        """`matches` plus the anchored heads no phrase covers whose anchor precedes them in the sentence."""
-        extra = []
-        for tok in doc:
-            rule = self.heads.get(tok.lower_)
-            if rule is None or tok.i in covered:
-                continue
-            anchors, code, kind = rule
-            j = tok.i
-            while j > 0 and not doc[j].is_sent_start:
-                j -= 1
-                if doc[j].lower_ in anchors:
-                    extra.append(Match(tok.i, tok.i + 1, code, kind))
-                    break
-        return sorted([*matches, *extra], key=lambda m: m.start) if extra else matches
+    def anchored(self, doc: Doc, i: int) -> Match | None:
+        """The mention a bare head at token `i` names when one of its anchors precedes it in the sentence."""
+        anchors, code, kind = self.heads[doc[i].lower_]
+        j = i
+        while j > 0 and not doc[j].is_sent_start:
+            j -= 1
+            if doc[j].lower_ in anchors:
+                return Match(i, i + 1, code, kind)
+        return None
 
     def add_defined_abbreviations(self, doc: Doc, matches: list[Match]) -> list[Match]:
         """Short forms defined in the report ("pulmonary embolism (PE)") that scispaCy's detector found
