@@ -71,6 +71,10 @@ def test_accounting_balances(runs: dict[str, Any]) -> None:
         assert row["inputs"] == row["written"] + row["quarantined"], row
     images = {r["source"]: r for r in acc if r["unit"] == "image"}
     assert images["sources.nih_cxr14"]["quarantined"] == 1
+    # RSNA's classes 'Normal' and 'No Lung Opacity / Not Normal' are written (coded), not quarantined:
+    # the only lost RSNA label is the one of the truncated DICOM
+    labels = {r["source"]: r for r in acc if r["unit"] == "label"}
+    assert labels["sources.rsna_pneumonia"]["quarantined"] == len(runs["rsna"].truncated)
 
 
 def test_shards_open_with_webdataset(runs: dict[str, Any]) -> None:
