@@ -147,3 +147,13 @@ def test_vllm_engine_is_config_only() -> None:
         assert config.model_source == "org/model"
     with pytest.raises(ConfigError):
         build_vllm_processor_config(params("http://127.0.0.1:9/v1", None).endpoint)
+
+
+def test_a_reports_findings_do_not_depend_on_its_batch() -> None:
+    """Issue 14: one request per report, so a report's rows are the same alone or among others (no cache)."""
+    with OpenAIServerDouble(phrase_responder(AGREEING)) as srv:
+        p = params(srv.base_url, None, endpoint={"max_concurrency": 3})
+        (alone,) = run(p, [sample("a")])
+        crowd = run(p, [sample("x", OTHER), sample("y", OTHER), sample("a"), sample("z", OTHER)])
+    (among,) = [r for r in crowd if r["sample_key"] == "a"]
+    assert by_extractor(alone, "llm") and among["findings"] == alone["findings"]
