@@ -148,7 +148,8 @@ class PipelineConfig:
 
     def fingerprint(self) -> str:
         """Hash of what determines the output bytes (not the Ray or retry settings, nor a stage's batch
-        size or pool size: a resume may change them, and a sample's output never depends on its batch)."""
+        size or pool size, nor the driver-or-Ray thresholds `*ray_above`: a resume may change them, and
+        a sample's output never depends on its batch or on where it was computed)."""
         return _hash_output_settings(self.raw, ("ray", "debug", "retries", "gates"))
 
     def content_fingerprint(self) -> str:
@@ -161,11 +162,30 @@ class PipelineConfig:
 SCHEDULING_RESOURCES = ("batch_size", "concurrency")
 
 
+# Where work runs (driver or Ray tasks), never what it gives: `scan.ray_above`, `scan.pairs_ray_above`,
+# a source's `headers_ray_above` (both paths are tested to give the same items, pairs and losses).
+SCHEDULING_THRESHOLD_SUFFIX = "ray_above"
+
+
 def _hash_output_settings(raw: dict[str, Any], drop: tuple[str, ...]) -> str:
     data = {k: v for k, v in raw.items() if k not in drop}
     if isinstance(data.get("stages"), list):
         data["stages"] = [_without_scheduling(st) for st in data["stages"]]
+    if isinstance(data.get("scan"), dict):
+        data["scan"] = _without_thresholds(data["scan"])
+        if not data["scan"]:
+            del data["scan"]  # a section of thresholds only is the same run as none
+    if isinstance(data.get("sources"), list):
+        data["sources"] = [
+            {**src, "params": _without_thresholds(src["params"])}
+            if isinstance(src, dict) and isinstance(src.get("params"), dict) else src
+            for src in data["sources"]
+        ]
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _without_thresholds(section: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in section.items() if not k.endswith(SCHEDULING_THRESHOLD_SUFFIX)}
 
 
 def _without_scheduling(step: Any) -> Any:

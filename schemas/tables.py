@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = "1.0.0"
+SCHEMA_VERSION = "1.1.0"  # 1.1.0: REGION gains candidate, qc_score, candidate_reason (additive)
 
 # Enumerations (kept as strings in the tables; validated by stages and QC).
 CERTAINTIES = ("present", "absent", "uncertain")

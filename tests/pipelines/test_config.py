@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 import yaml
 
-from pipelines.config import load_config, parse_config
+from pipelines.config import _hash_output_settings, load_config, parse_config
 from schemas.errors import ConfigError
 
 
@@ -88,3 +88,22 @@ def test_salt_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         cfg.resolve_salt()
     monkeypatch.setenv("MEDGROUND_SALT", "secret")
     assert cfg.resolve_salt() == "secret"
+
+
+def test_fingerprint_ignores_scheduling_but_not_output_settings(tmp_path: Path) -> None:
+    """Issue 14: a resume may change batch/pool sizes, waves and driver-or-Ray thresholds, not outputs."""
+    ref = parse_config(base(tmp_path)).fingerprint()
+    sched = base(tmp_path)
+    sched["stages"][2]["resources"] = {"batch_size": 3, "concurrency": 2}
+    sched["ray"] = {"shards_per_wave": 2}
+    sched["scan"] = {"ray_above": 10, "pairs_ray_above": 5}
+    assert parse_config(sched).fingerprint() == ref
+    tcia = {"name": "sources.tcia", "params": {"root": "r", "headers_ray_above": 7}}
+    assert _hash_output_settings({"sources": [tcia]}, ()) == _hash_output_settings(
+        {"sources": [{"name": "sources.tcia", "params": {"root": "r"}}]}, ())
+    for change in ({"shard_size": 3}, {"salt": "other"}):
+        assert parse_config({**base(tmp_path), **change}).fingerprint() != ref
+    cpus = base(tmp_path)
+    cpus["stages"][2]["resources"] = {"num_cpus": 0.5}  # kept: a GPU/CPU choice can change what `auto` runs
+    cpus["stages"][2]["params"] = {"method": "ellipse"}
+    assert parse_config(cpus).fingerprint() != ref
