@@ -18,7 +18,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from extractors.reports.labels import NO_FINDING, NORMAL, derive_labels, is_positive, label_columns, label_mentions
+from extractors.reports.labels import (
+    NO_FINDING,
+    NORMAL,
+    combine_sides,
+    derive_labels,
+    is_positive,
+    label_columns,
+    label_mentions,
+)
 from extractors.reports.sections import LABEL_SECTIONS
 from schemas.ontology import Ontology
 
@@ -51,14 +59,6 @@ def group_rows(rows: Iterable[Mapping[str, Any]], report_ids: Iterable[str]) -> 
             continue
         out.setdefault(r["report_id"], []).append(FindingRow.of(r))
     return out
-
-
-def combine_sides(sides: Iterable[str]) -> str:
-    """left + right → bilateral; any bilateral → bilateral; one side → it; nothing sided → none."""
-    found = {s for s in sides if s in ("left", "right", "bilateral")}
-    if "bilateral" in found or {"left", "right"} <= found:
-        return "bilateral"
-    return found.pop() if found else "none"
 
 
 def report_labels(

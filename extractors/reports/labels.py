@@ -161,9 +161,13 @@ def derive_lateralities(
     for name, code in onto.label_set(label_set):
         sides = {getattr(m, "laterality", "none") for m in used
                  if speaks_for(onto, m.code, label_set, name, code) and is_positive(m, uncertain)}
-        sides.discard("none")
-        if "bilateral" in sides or {"left", "right"} <= sides:
-            out[name] = "bilateral"
-        else:
-            out[name] = sides.pop() if sides else "none"
+        out[name] = combine_sides(sides)
     return out
+
+
+def combine_sides(sides: Iterable[str]) -> str:
+    """left + right → bilateral; any bilateral → bilateral; one side → it; nothing sided → none."""
+    found = {s for s in sides if s in ("left", "right", "bilateral")}
+    if "bilateral" in found or {"left", "right"} <= found:
+        return "bilateral"
+    return found.pop() if found else "none"
