@@ -27,8 +27,10 @@ class RssSampler(threading.Thread):
 
     def workers(self) -> list[psutil.Process]:
         out = []
-        for raylet in (p for p in self.me.children(recursive=True) if p.name() == "raylet"):
-            out.extend(raylet.children(recursive=True))
+        for proc in self.me.children(recursive=True):
+            with contextlib.suppress(psutil.Error):  # a worker that ended between the listing and now
+                if proc.name() == "raylet":
+                    out.extend(proc.children(recursive=True))
         return out
 
     def store_used(self) -> int:

@@ -76,7 +76,8 @@ def run_with(cpus: int, config: Path, out: Path, address: str | None = None) -> 
     if address:
         ray.init(address=address, log_to_driver=False, runtime_env={"env_vars": {"PYTHONHASHSEED": "0"}})
     else:
-        ray.init(num_cpus=cpus, object_store_memory=512 * MB, include_dashboard=False, log_to_driver=False,
+        ray.init(address="local", num_cpus=cpus, object_store_memory=512 * MB, include_dashboard=False,
+                 log_to_driver=False,
                  runtime_env={"env_vars": {"PYTHONHASHSEED": "0"}})
     ray.data.DataContext.get_current().enable_progress_bars = False
     try:
@@ -130,6 +131,10 @@ def two_node_cluster(config: Path, out: Path) -> dict[str, Any]:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=60)
+        current = Path("/tmp/ray/ray_current_cluster")  # `ray start` leaves its address for later ray.init()s
+        with contextlib.suppress(OSError):
+            if current.read_text().strip().endswith(f":{port}"):
+                current.unlink()
 
 
 def wait_port(port: int, timeout_s: float = 60) -> None:
