@@ -32,7 +32,7 @@ class IngestDecodeStage(Stage):
     description = "decode DICOM/PNG/JPEG/NIfTI pixels, window to 8-bit PNG, build IMAGE/REPORT/GT REGION rows"
     consumes = ("item",)
     produces = ("image_png", "image", "reports", "regions")
-    default_resources = Resources(num_cpus=0.5, batch_size=8)
+    default_resources = Resources(num_cpus=1.0, batch_size=8)  # CPU-bound: 0.5 oversubscribes the cores
     Params = DecodeParams
     params: DecodeParams
 

@@ -29,7 +29,7 @@ class ClassicalMaskStage(Stage):
     description = "weak mask inside each box-only region (GrabCut/Otsu/ellipse), CPU"
     consumes = ("image_png", "regions")
     produces = ("regions",)
-    default_resources = Resources(num_cpus=0.5, batch_size=8)
+    default_resources = Resources(num_cpus=1.0, batch_size=8)  # CPU-bound: 0.5 oversubscribes the cores
     Params = ClassicalParams
     params: ClassicalParams
 
