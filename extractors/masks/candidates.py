@@ -18,7 +18,14 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from extractors.masks.classical import ClassicalBoxMasker, _ellipse_crop, _holes_filled, _otsu_crop, _to_gray
+from extractors.masks.classical import (
+    ClassicalBoxMasker,
+    _ellipse_crop,
+    _holes_filled,
+    _largest_filled,
+    _otsu_crop,
+    _to_gray,
+)
 
 BOX_FILL = "box_fill"
 ELLIPSE = "ellipse"
@@ -118,8 +125,4 @@ def _full(crop: np.ndarray, sl: tuple[slice, slice], h: int, w: int) -> np.ndarr
 
 
 def _largest_part(fg: np.ndarray) -> np.ndarray:
-    if not fg.any():
-        return fg.astype(bool)
-    _, labels, stats, _ = cv2.connectedComponentsWithStats(fg.astype(np.uint8), connectivity=8)
-    keep = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
-    return _holes_filled(labels == keep)
+    return _largest_filled(fg).astype(bool)

@@ -61,18 +61,6 @@ def group_rows(rows: Iterable[Mapping[str, Any]], report_ids: Iterable[str]) -> 
     return out
 
 
-def report_labels(
-    mentions: list[FindingRow],
-    onto: Ontology,
-    label_set: str,
-    *,
-    sections: tuple[str, ...] = LABEL_SECTIONS,
-    uncertain: str = "probable",
-) -> dict[str, int | None]:
-    """Label name → value for one report (the CSV row)."""
-    return derive_labels(mentions, onto, label_set, sections=sections, uncertain=uncertain)
-
-
 def label_lateralities(
     mentions: list[FindingRow],
     values: Mapping[str, int | None],
@@ -127,7 +115,7 @@ def export_labels(
     """FINDING rows → the label export of every report (raises ConfigError/KeyError on a bad set/policy)."""
     columns = label_columns(onto, label_set)
     by_report = group_rows(rows, report_ids)
-    values = {rid: report_labels(ms, onto, label_set, sections=sections, uncertain=uncertain)
+    values = {rid: derive_labels(ms, onto, label_set, sections=sections, uncertain=uncertain)
               for rid, ms in by_report.items()}
     sides = {rid: label_lateralities(by_report[rid], vals, onto, label_set, sections=sections, uncertain=uncertain)
              for rid, vals in values.items()}
