@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from extractors.masks.candidates import BOX_FILL, Candidate
+from schemas.tables import SCORE_DECIMALS
 
 # Weights of the QC score (least squares of Dice on the features of every candidate of the tune
 # half of the BTCV dev set, 116 organ masks of 14 patients: bench/masks_quality.py; the report half
@@ -61,4 +62,4 @@ def choose(cands: list[Candidate], box: np.ndarray | None = None) -> Choice:
     best_score, best_i = scored[0]
     runner = f"{cands[scored[1][1]].name}:{scored[1][0]:.4f}" if len(scored) > 1 else "none"
     best = cands[best_i]
-    return Choice(best.name, best.mask, round(best_score, 4), f"qc={best_score:.4f}>{runner}")
+    return Choice(best.name, best.mask, round(best_score, SCORE_DECIMALS), f"qc={best_score:.4f}>{runner}")
