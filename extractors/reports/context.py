@@ -10,13 +10,14 @@ its scope:
   or up to a comma/"and" that starts a new assertion (", mild atelectasis" after "no effusion").
   A coordinated list keeps the scope whole: in a disjunctive list ("no A, B or large C", "without A,
   large B, or C": an "or"/"nor" before the target or just after it) size/degree/side modifiers do not
-  end it, and in a list of three or more ("no A, B and large C") size words do not; only change or
+  end it, and in a list of three or more ("no A, B and large C") size and side words do not; only change or
   state words ("stable", "increased", "again") and verbs ("is") start a new assertion there;
 - backward: before the trigger, up to a terminator, at most `BACKWARD_REACH` tokens, and across a
   comma only when the words after it form a list ("effusion, pneumothorax and edema have resolved");
 - clause: both ways within the trigger's clause, delimited by commas, colons and "with" ("atelectasis versus
   pneumonia"; not the "atelectasis" of "viral vs reactive airways disease with subsegmental atelectasis");
-- bidirectional: forward or backward.
+- bidirectional: forward or backward;
+- inside: only a target phrase that holds the trigger ("blunting of the costophrenic angle": uncertain).
 
 A trigger inside the target itself ("heart is borderline enlarged") applies too. Negation wins over
 uncertainty; "probable" hedges (likely, suggestive of) are uncertain with the flag `probable`.
@@ -58,6 +59,8 @@ SIZE_CUES = frozenset({
     "small", "large", "focal", "significant", "acute", "definite", "gross", "sizable", "sizeable", "appreciable",
     "discrete", "frank", "tiny", "trace", "minimal", "massive", "new", "obvious", "visible", "convincing",
 })
+# Nor do sides in such a list ("no pneumothorax, effusion, and right lower lobe consolidation").
+SIDE_CUES = frozenset({"left", "right", "bilateral", "bibasilar"})
 _VERBS = frozenset({"is", "are", "appears", "appear", "remains", "remain", "was", "were"})
 _LIST_WORDS = frozenset({"and", "or", "nor"})
 _DISJUNCTIONS = frozenset({"or", "nor", "and/or"})
@@ -151,7 +154,7 @@ def reaches_forward(doc: Doc, lo: int, start: int, end: int, terms: list[Trigger
             if tail & STATE_CUES:
                 return False
         elif long_list:
-            if tail & (NEW_CLAUSE_CUES - SIZE_CUES):
+            if tail & (NEW_CLAUSE_CUES - SIZE_CUES - SIDE_CUES):
                 return False
         elif tail & NEW_CLAUSE_CUES:
             return False

@@ -64,6 +64,7 @@ class ReportFindingExtractor:
     def __init__(self, onto: Ontology | None = None, *, abbreviation_detector: bool = True) -> None:
         self.onto = onto if onto is not None else load_ontology()
         self.nlp = build_pipeline(abbreviation_detector)
+        drop_word_exceptions(self.nlp, self.onto)
         self.phrases = OntologyPhraseMatcher(self.nlp, self.onto)
         self.context = ContextRules(self.nlp)
 
@@ -83,13 +84,18 @@ class ReportFindingExtractor:
         out: list[Mention] = []
         sents = list(doc.sents) if matches else []
         starts = [s.start for s in sents]
-        alternatives = alternative_findings(doc, [m for m in matches if m.kind == "finding"])
-        for m in matches:
-            if m.kind not in MENTION_KINDS:
-                continue
-            mention = self.mention(doc, m, sents[bisect_right(starts, m.start) - 1], anatomy, triggers)
-            if m.start in alternatives and mention.certainty == "present":
-                # "left lower lobe atelectasis or pneumonia": a differential, hedged like "versus"
+        alternatives = alternative_findings(doc, [m for m in matches if m.kind == "finding"],
+                                            {i for a in anatomy for i in range(a.start, a.end)})
+        own = [(m, sents[bisect_right(starts, m.start) - 1]) for m in matches if m.kind in MENTION_KINDS]
+        by_start = {m.start: self.mention(doc, m, sent, anatomy, triggers) for m, sent in own}
+        negations = [t.start for t in triggers if t.rule.category == "NEGATED"]
+        for m, sent in own:
+            mention = by_start[m.start]
+            partners = alternatives.get(m.start, ())
+            if (mention.certainty == "present" and not any(sent.start <= t < m.start for t in negations)
+                    and any(p is None or by_start[p].certainty != "absent" for p in partners)):
+                # "left lower lobe atelectasis or pneumonia": a differential, hedged like "versus"; in a sentence a
+                # negation opened, "or" joins its list ("no pneumothorax, stable cardiomegaly or large effusion")
                 mention = replace(mention, certainty="uncertain", flags=tuple(sorted({*mention.flags, "probable"})),
                                   confidence=CONFIDENCE["probable"])
             prev = out[-1] if out else None
@@ -152,13 +158,70 @@ class ReportFindingExtractor:
 
 
 ALTERNATIVE_JOINS = (("or",), ("and/or",), ("and", "/", "or"), ("/",))
+# Size/degree words allowed between the join and the second alternative ("atelectasis or small effusion").
+ALTERNATIVE_MODIFIERS = frozenset({
+    "small", "large", "tiny", "trace", "minimal", "mild", "moderate", "severe", "massive", "early", "focal",
+    "developing", "underlying", "superimposed", "subtle", "patchy", "an", "a",
+})
 
 
-def alternative_findings(doc: Doc, findings: list[Match]) -> set[int]:
-    """Start tokens of findings joined to a neighbouring finding by "or" ("atelectasis or pneumonia")."""
-    out: set[int] = set()
+def drop_word_exceptions(nlp: Language, onto: Ontology) -> None:
+    """Remove the tokenizer's abbreviation exceptions that spell a finding word with its full stop ("Mass."
+    is Massachusetts to spaCy's English rules; "Mass." ending a report sentence is a mass)."""
+    words = {w for form in onto.surface_forms() for w in form.lower().split()}
+    rules = nlp.tokenizer.rules or {}
+    kept = {k: v for k, v in rules.items() if not (k.endswith(".") and k[:-1].lower() in words)}
+    if len(kept) != len(rules):
+        nlp.tokenizer.rules = kept
+
+
+SIDE_WORDS = frozenset({"left", "right", "bilateral", "bibasilar", "bibasal"})
+# Words that, joined to a finding by "or", describe it rather than offer another reading ("new or increased
+# effusion", "right or left", "one or more nodules"): never an alternative.
+NOT_ALTERNATIVES = frozenset({
+    "new", "increased", "increasing", "decreased", "decreasing", "worsening", "worsened", "improved", "improving",
+    "enlarging", "stable", "unchanged", "persistent", "residual", "recurrent", "old", "chronic", "acute",
+    "left", "right", "bilateral", "both", "one", "two", "three", "more", "less", "other", "another", "without",
+    "with", "no", "not", "none", "the", "is", "are", "was", "were", "be", "may", "can", "could", "otherwise",
+    "absent", "present", "seen", "identified", "noted", "visualized", "definite", "significant", "obvious",
+    "lateral", "pa", "ap", "upright", "supine", "contrast", "change", "changes", "interval",
+    *ALTERNATIVE_MODIFIERS,
+})
+
+
+def alternative_findings(doc: Doc, findings: list[Match], places: set[int] | frozenset[int] = frozenset(),
+                         ) -> dict[int, list[int | None]]:
+    """Start token of each finding joined by "or" to a neighbouring finding ("atelectasis or pneumonia") or to
+    another reading the ontology does not name ("nodule or nipple shadow", "pneumothorax or skin fold": the
+    CheXpert labeler's "XXX or YYY" uncertainty pattern) → the partners' start tokens (None: a word). Size words,
+    sides and anatomy (token indices `places`) may stand between the join and the second finding ("atelectasis or
+    right lower lobe pneumonia")."""
+    out: dict[int, list[int | None]] = {}
     for a, b in pairwise(findings):
-        between = tuple(t.lower_ for t in doc[a.end : b.start])
-        if between in ALTERNATIVE_JOINS and a.code != b.code:
-            out.update((a.start, b.start))
+        j = b.start
+        while j > a.end and (doc[j - 1].lower_ in ALTERNATIVE_MODIFIERS or doc[j - 1].lower_ in SIDE_WORDS
+                             or j - 1 in places):
+            j -= 1
+        between = [t.lower_ for t in doc[a.end : j]]
+        if tuple(between) in ALTERNATIVE_JOINS and a.code != b.code:
+            out.setdefault(a.start, []).append(b.start)
+            out.setdefault(b.start, []).append(a.start)
+    taken = {i for f in findings for i in range(f.start, f.end)}
+    for f in findings:
+        if joined_word(doc, f.end, 1, taken) or joined_word(doc, f.start - 1, -1, taken):
+            out.setdefault(f.start, []).append(None)
     return out
+
+
+def joined_word(doc: Doc, i: int, step: int, taken: set[int]) -> bool:
+    """Whether token `i` is "or"/"and/or" followed (step 1) or preceded (step -1), past size words, by a word
+    that is no finding and could be another reading (alphabetic, not a side, change or function word)."""
+    if not 0 <= i < len(doc) or doc[i].lower_ not in ("or", "and/or"):
+        return False
+    j = i + step
+    while 0 <= j < len(doc) and doc[j].lower_ in ALTERNATIVE_MODIFIERS and j not in taken:
+        j += step
+    if not 0 <= j < len(doc) or j in taken or (doc[j].is_sent_start and step > 0):
+        return False
+    tok = doc[j]
+    return tok.is_alpha and len(tok) > 2 and tok.lower_ not in NOT_ALTERNATIVES

@@ -42,12 +42,14 @@ class FindingRow:
     certainty: str
     flags: tuple[str, ...]
     laterality: str
+    phrase: str = ""  # the matched text (label definitions may exclude phrases)
 
     @classmethod
     def of(cls, row: Mapping[str, Any]) -> FindingRow:
         side = row.get("laterality") or "none"
         return cls(code=row["code"], section=row.get("section") or "unsectioned", certainty=row["certainty"],
-                   flags=tuple(row.get("flags") or ()), laterality=side if side in SIDES else "none")
+                   flags=tuple(row.get("flags") or ()), laterality=side if side in SIDES else "none",
+                   phrase=row.get("phrase") or "")
 
 
 def group_rows(rows: Iterable[Mapping[str, Any]], report_ids: Iterable[str]) -> dict[str, list[FindingRow]]:

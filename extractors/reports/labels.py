@@ -13,8 +13,9 @@ default: hedged-towards-present wordings such as "likely", "suggestive of" count
 "cannot be excluded", "versus" do not).
 
 A label set with a definition file (`data/label_sets/<name>.tsv`, e.g. chestxray14: NegBio's concept
-definitions) counts only the nodes its rows include and not those they exclude, and follows no `implies`
-link (a calcified granuloma is not a Nodule, scarring not Fibrosis, vascular congestion not Edema); label
+definitions) counts only the nodes its rows include and not those they exclude nor the matched phrases
+an `exclude_phrase` row names ("volume loss" is not Atelectasis, "aspiration" alone not Pneumonia), and follows
+no `implies` link (a calcified granuloma is not a Nodule, scarring not Fibrosis, vascular congestion not Edema); label
 sets without one (chexpert, vindr_cxr, chestxray14_broad) use the ontology entailment above, the clinically
 broader mapping: `chestxray14_broad` has ChestX-ray14's 14 columns under that entailment (vascular congestion
 → Edema, COPD → Emphysema), for exports that want the ontology-level reading under the same header.
@@ -28,6 +29,7 @@ its descendants ("no acute opacity" → Lung Opacity 0).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import cache
 from typing import Protocol
 
@@ -51,29 +53,56 @@ class MentionLike(Protocol):
     flags: tuple[str, ...] | list[str]
 
 
+@dataclass(frozen=True)
+class LabelDefinition:
+    """One label of a definition file: the nodes it counts, the nodes it does not, and the matched phrases
+    (lower case, whole mention) it does not count although their node is included ("volume loss" is an
+    atelectasis node's synonym, but not ChestX-ray14's Atelectasis)."""
+
+    include: frozenset[str]
+    exclude: frozenset[str]
+    exclude_phrases: frozenset[str]
+
+
+DEFINITION_RULES = ("include", "exclude", "exclude_phrase")
+
+
 @cache
-def label_definition(label_set: str) -> dict[str, tuple[frozenset[str], frozenset[str]]] | None:
-    """Label name → (included codes, excluded codes) from the label set's definition file; None if none."""
+def label_definition(label_set: str) -> dict[str, LabelDefinition] | None:
+    """Label name → its definition from the label set's definition file; None if the set has none."""
     if not (DATA_DIR / "label_sets" / f"{label_set}.tsv").is_file():
         return None
-    out: dict[str, tuple[set[str], set[str]]] = {}
-    for name, rule, code in read_tsv(f"label_sets/{label_set}.tsv", 3):
-        if rule not in ("include", "exclude"):
-            raise ValueError(f"label set {label_set}: rule {rule!r} for {name} is not include/exclude")
-        out.setdefault(name, (set(), set()))[0 if rule == "include" else 1].add(code)
-    return {name: (frozenset(inc), frozenset(exc)) for name, (inc, exc) in out.items()}
+    out: dict[str, tuple[set[str], set[str], set[str]]] = {}
+    for name, rule, value in read_tsv(f"label_sets/{label_set}.tsv", 3):
+        if rule not in DEFINITION_RULES:
+            raise ValueError(f"label set {label_set}: rule {rule!r} for {name} is not one of {DEFINITION_RULES}")
+        slot = out.setdefault(name, (set(), set(), set()))[DEFINITION_RULES.index(rule)]
+        slot.add(normal_phrase(value) if rule == "exclude_phrase" else value)
+    return {name: LabelDefinition(frozenset(inc), frozenset(exc), frozenset(phr))
+            for name, (inc, exc, phr) in out.items()}
 
 
-def speaks_for(onto: Ontology, mention_code: str, label_set: str, name: str, code: str) -> bool:
-    """Whether a positive mention of `mention_code` counts for the label `name` (node `code`)."""
+def normal_phrase(text: str | None) -> str:
+    return " ".join((text or "").lower().split())
+
+
+def phrase_of(m: object) -> str:
+    """The matched text of a mention (Mention.text) or FINDING row (FindingRow.phrase), normalised."""
+    return normal_phrase(getattr(m, "text", None) or getattr(m, "phrase", None))
+
+
+def speaks_for(onto: Ontology, mention_code: str, label_set: str, name: str, code: str, phrase: str = "") -> bool:
+    """Whether a positive mention of `mention_code` (matched text `phrase`) counts for the label `name`
+    (node `code`)."""
     if mention_code not in onto:
         return False
     definition = label_definition(label_set)
     if definition is None:
         return onto.entails(mention_code, code)
-    include, exclude = definition.get(name, (frozenset({code}), frozenset()))
-    return (any(onto.is_a(mention_code, c) for c in include)
-            and not any(onto.is_a(mention_code, c) for c in exclude))
+    rule = definition.get(name, LabelDefinition(frozenset({code}), frozenset(), frozenset()))
+    return (any(onto.is_a(mention_code, c) for c in rule.include)
+            and not any(onto.is_a(mention_code, c) for c in rule.exclude)
+            and normal_phrase(phrase) not in rule.exclude_phrases)
 
 
 def scheme_for(label_set: str) -> str:
@@ -123,7 +152,7 @@ def derive_labels(
     for name, code in onto.label_set(label_set):
         if code == NO_FINDING:
             continue
-        related = [m for m in used if speaks_for(onto, m.code, label_set, name, code)]
+        related = [m for m in used if speaks_for(onto, m.code, label_set, name, code, phrase_of(m))]
         negated = [m for m in used if m.certainty == "absent" and m.code in onto and onto.is_a(code, m.code)]
         if any(is_positive(m, uncertain) for m in related):
             values[name] = 1
@@ -160,7 +189,7 @@ def derive_lateralities(
     out: dict[str, str] = {}
     for name, code in onto.label_set(label_set):
         sides = {getattr(m, "laterality", "none") for m in used
-                 if speaks_for(onto, m.code, label_set, name, code) and is_positive(m, uncertain)}
+                 if speaks_for(onto, m.code, label_set, name, code, phrase_of(m)) and is_positive(m, uncertain)}
         out[name] = combine_sides(sides)
     return out
 

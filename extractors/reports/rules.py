@@ -21,7 +21,7 @@ from pathlib import Path
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 CATEGORIES = ("NEGATED", "RESOLVED", "UNCERTAIN", "PROBABLE", "HISTORICAL", "PSEUDO", "TERMINATE")
-DIRECTIONS = ("forward", "backward", "bidirectional", "clause", "none")
+DIRECTIONS = ("forward", "backward", "bidirectional", "clause", "inside", "none")
 _GROUP = re.compile(r"(\(([^()\[\]]*)\)|\[([^()\[\]]*)\])")
 
 

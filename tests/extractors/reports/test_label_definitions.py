@@ -33,12 +33,33 @@ CASES = [
     ("The heart is borderline in size.", "Cardiomegaly", 1),
     ("Borderline cardiomegaly.", "Cardiomegaly", 1),
     ("Small hiatal hernia.", "Hernia", 1),
+    # exclude_phrase rows: NegBio's No Finding / not-in-cxr14 words filed under one of the 14 nodes by the ontology
+    ("Volume loss in the left lower lobe.", "Atelectasis", 0),
+    ("Left lower lobe atelectasis with volume loss.", "Atelectasis", 1),
+    ("Aspiration.", "Pneumonia", 0),
+    ("Aspiration pneumonia.", "Pneumonia", 1),
+    ("Apical bullae.", "Emphysema", 0),
+    ("Bullous emphysema.", "Emphysema", 1),
+    ("Pleural scarring at the left base.", "Pleural_Thickening", 0),
+    ("Blunting of the left costophrenic angle.", "Effusion", 0),  # an uncertain effusion (context rule "inside")
+    ("Small left effusion with blunting of the costophrenic angle.", "Effusion", 1),
+    ("Mild congestive heart failure.", "Edema", 1),
+    ("Right lower lobe opacity, likely infection.", "Pneumonia", 1),  # anchored head
+    ("Urothelial thickening associated with infection.", "Pneumonia", 0),
 ]
 
 
 @pytest.mark.parametrize(("text", "label", "value"), CASES)
 def test_chestxray14_definition(extractor: ReportFindingExtractor, text: str, label: str, value: int) -> None:
     assert derive_labels(extractor.extract(text), extractor.onto, "chestxray14")[label] == value
+
+
+def test_exclude_phrase_rows_only_hide_their_phrase(extractor: ReportFindingExtractor) -> None:
+    definition = label_definition("chestxray14")
+    assert definition is not None and "volume loss" in definition["Atelectasis"].exclude_phrases
+    mentions = extractor.extract("Volume loss.")
+    assert derive_labels(mentions, extractor.onto, "chestxray14")["Atelectasis"] == 0
+    assert derive_labels(mentions, extractor.onto, "chestxray14_broad")["Atelectasis"] == 1
 
 
 def test_broader_sets_keep_the_ontology_mapping(extractor: ReportFindingExtractor) -> None:
@@ -52,7 +73,7 @@ def test_definition_codes_exist_and_cover_every_label(extractor: ReportFindingEx
     assert definition is not None
     names = [n for n, _ in extractor.onto.label_set("chestxray14")]
     assert sorted(definition) == sorted(names)
-    assert all(c in extractor.onto for inc, exc in definition.values() for c in inc | exc)
+    assert all(c in extractor.onto for d in definition.values() for c in d.include | d.exclude)
 
 
 BROADER = [
