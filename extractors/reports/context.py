@@ -19,7 +19,8 @@ its scope:
 - bidirectional: forward or backward;
 - inside: only a target phrase that holds the trigger ("blunting of the costophrenic angle": uncertain).
 
-A trigger inside the target itself ("heart is borderline enlarged") applies too. Negation wins over
+A trigger inside the target itself ("heart is borderline enlarged") applies too. "Removed"/"removal of"
+(REMOVED) make only devices absent. Negation wins over
 uncertainty; "probable" hedges (likely, suggestive of) are uncertain with the flag `probable`.
 """
 
@@ -105,9 +106,12 @@ class ContextRules:
         ]
 
 
-def assert_mention(doc: Doc, start: int, end: int, sent: Span, triggers: list[Trigger]) -> Assertion:
-    """The certainty of the target tokens [start, end) given the triggers of its document."""
-    local = [t for t in triggers if t.start >= sent.start and t.end <= sent.end]
+def assert_mention(doc: Doc, start: int, end: int, sent: Span, triggers: list[Trigger],
+                   kind: str = "finding") -> Assertion:
+    """The certainty of the target tokens [start, end) given the triggers of its document; REMOVED triggers
+    ("removed", "removal of") speak only of a target of kind "device"."""
+    local = [t for t in triggers if t.start >= sent.start and t.end <= sent.end
+             and (t.rule.category != "REMOVED" or kind == "device")]
     terms = [t for t in local if t.rule.category == "TERMINATE"]
     found: list[Trigger] = []
     for trig in local:
@@ -205,7 +209,9 @@ def combine(found: list[Trigger]) -> Assertion:
         flags.append("historical")
     if "RESOLVED" in cats:
         flags.append("resolved")
-    if cats & {"NEGATED", "RESOLVED"}:
+    if "REMOVED" in cats:
+        flags.append("removed")
+    if cats & {"NEGATED", "RESOLVED", "REMOVED"}:
         return Assertion("absent", tuple(flags), CONFIDENCE["absent"], literals)
     if "UNCERTAIN" in cats:
         return Assertion("uncertain", tuple(flags), CONFIDENCE["uncertain"], literals)

@@ -107,7 +107,7 @@ class ReportFindingExtractor:
         return out
 
     def mention(self, doc: Doc, m: Match, sent: Span, anatomy: list[Match], triggers: list) -> Mention:
-        assertion = assert_mention(doc, m.start, m.end, sent, triggers)
+        assertion = assert_mention(doc, m.start, m.end, sent, triggers, m.kind)
         lo, hi = segment_of(doc, m.start, m.end, sent)
         near = [a.code for a in anatomy if lo <= a.start and a.end <= hi]
         sides = [s for s in (self.onto.get(c).laterality for c in near) if s]

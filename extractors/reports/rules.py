@@ -20,7 +20,7 @@ from functools import cache
 from pathlib import Path
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
-CATEGORIES = ("NEGATED", "RESOLVED", "UNCERTAIN", "PROBABLE", "HISTORICAL", "PSEUDO", "TERMINATE")
+CATEGORIES = ("NEGATED", "RESOLVED", "REMOVED", "UNCERTAIN", "PROBABLE", "HISTORICAL", "PSEUDO", "TERMINATE")
 DIRECTIONS = ("forward", "backward", "bidirectional", "clause", "inside", "none")
 _GROUP = re.compile(r"(\(([^()\[\]]*)\)|\[([^()\[\]]*)\])")
 

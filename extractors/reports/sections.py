@@ -1,7 +1,8 @@
 """Split a radiology report into its sections (FINDINGS, IMPRESSION, INDICATION, HISTORY, ...).
 
 Headers are recognised at the start of a line or after a sentence end, followed by a colon (or alone
-on their line in capitals). Common variants and one-letter misspellings ("IMPRESION", "FINDNGS",
+on their line in capitals), and inside a line when capitalised and followed by a colon ("... cough
+FINDINGS: ...", "Comparison: none Findings: ..."). Common variants and one-letter misspellings ("IMPRESION", "FINDNGS",
 "COMPARISION") map to a canonical name. Headers we do not know ("LUNGS:", "HEART:") are content, not
 sections, so organ-system templates stay inside their section. Text before the first header, or a
 report with no headers at all, is the section "unsectioned". Offsets index the original text.
@@ -32,11 +33,10 @@ _VARIANTS: dict[str, tuple[str, ...]] = {
                   "protocol", "type of study", "exam type"),
 }
 _CANONICAL: dict[str, str] = {v: name for name, vs in _VARIANTS.items() for v in vs}
-_HEADER = re.compile(
-    r"(?:^|(?<=[.!?]\s)|(?<=[.!?]\s\s))[ \t]*([A-Za-z][A-Za-z /&]{1,40}?)[ \t]*(:|\n)"
-    r"|(?<=\s)([A-Z][A-Z /&]{1,40}?)[ \t]*(:)",  # capitals mid-line: "... pneumonia FINDINGS: ..."
-    re.MULTILINE,
-)
+_HEADER = re.compile(r"(?:^|(?<=[.!?]\s)|(?<=[.!?]\s\s))[ \t]*([A-Za-z][A-Za-z /&]{1,40}?)[ \t]*(:|\n)", re.MULTILINE)
+_WORD = re.compile(r"[A-Za-z][A-Za-z&/]*")
+_HEADER_WORDS = re.compile(r"[A-Za-z][A-Za-z /&]*")
+MIDLINE_WORDS = 4  # a header inside a line has at most this many words before its colon
 
 
 @dataclass(frozen=True)
@@ -77,16 +77,42 @@ def within_one_edit(a: str, b: str) -> bool:
     return a[i:] == b[i + 1:]
 
 
+def midline_headers(text: str) -> list[tuple[int, int, str]]:
+    """(header start, content start, name) of every known header that ends in a colon inside a line ("cough
+    FINDINGS: ...", "Comparison: none Findings: ..."): the longest run of at most `MIDLINE_WORDS` words before
+    the colon, starting with a capital after a space, that names a section."""
+    out = []
+    for colon in re.finditer(r"[ \t]*:", text):
+        before = text[max(0, colon.start() - 45) : colon.start()]
+        offset = colon.start() - len(before)
+        words = list(_WORD.finditer(before))
+        for k in range(min(MIDLINE_WORDS, len(words)), 0, -1):
+            first = words[-k]
+            raw = before[first.start() :]
+            lead = before[first.start() - 1] if first.start() > 0 else (text[offset - 1] if offset > 0 else " ")
+            if not raw[0].isupper() or not lead.isspace() or _HEADER_WORDS.fullmatch(raw) is None:
+                continue
+            name = canonical_header(raw)
+            if name is not None:
+                out.append((offset + first.start(), colon.end(), name))
+                break
+    return out
+
+
 def split_sections(text: str) -> list[Section]:
     """Sections of `text` in order; contiguous, covering the text from the first header (or 0) to the end."""
     heads: list[tuple[int, int, str]] = []  # (header start, content start, name)
     for m in _HEADER.finditer(text):
-        raw, stop = (m.group(1), m.group(2)) if m.group(1) is not None else (m.group(3), m.group(4))
+        raw, stop = m.group(1), m.group(2)
         if stop == "\n" and not raw.strip().isupper():
             continue  # a bare line counts as a header only when written in capitals
         name = canonical_header(raw)
         if name is not None:
-            heads.append((m.start(1) if m.group(1) is not None else m.start(3), m.end(), name))
+            heads.append((m.start(1), m.end(), name))
+    if ":" in text:
+        known = {content for _, content, _ in heads}
+        heads.extend(h for h in midline_headers(text) if h[1] not in known)
+        heads.sort()
     if not heads:
         return [Section("unsectioned", 0, len(text))] if text.strip() else []
     sections: list[Section] = []

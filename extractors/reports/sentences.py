@@ -26,7 +26,8 @@ if not Doc.has_extension("sections"):
 def mark_sentences(doc: Doc) -> Doc:
     sections = split_sections(doc.text)
     doc._.sections = sections
-    starts = sorted(s.start for s in sections)
+    # a sentence starts at every header and at every section's content ("no pneumothorax IMPRESSION: ...")
+    starts = sorted({s.start for s in sections} | {s.end for s in sections if s.end < len(doc.text)})
     prev_word = ""
     prev_end = 0
     force = True
