@@ -18,7 +18,14 @@ LEFT = frozenset({"left", "lt", "l-sided", "left-sided", "sinistral"})
 RIGHT = frozenset({"right", "rt", "r-sided", "right-sided", "dextral"})
 BOTH = frozenset({"bilateral", "bilaterally", "both", "bibasilar", "bibasal", "biapical", "bilat", "b/l",
                   "bihilar", "bi-basilar", "bi-apical"})
-SIDE_LETTERS = {"L": "left", "R": "right"}  # capital single letters only ("L effusion"), never "l"/"r"
+# capital single letters only ("L effusion", "effusions R > L."), never "l"/"r"
+SIDE_LETTERS = {"L": "left", "R": "right", "L.": "left", "R.": "right"}
+# Words a side-only stretch may hold besides sides and anatomy ("small left and moderate right effusions")
+SIDE_STRETCH_WORDS = frozenset({"the", "of", "in", "at", "on", "both", "side", "sides", "greater", "than", "more",
+                                "less", "worse", ">", "<", "=", "lower", "upper", "middle", "lobe", "lobes", "base",
+                                "bases", "lung", "lungs", "apex", "apices", "hemithorax", "zone", "zones",
+                                *LEFT, *RIGHT, *BOTH})
+SIDE_JOINS = frozenset({"and", ",", "&"})
 PAIRED_PLURALS = frozenset({"lungs", "bases", "apices", "hemithoraces", "hemithoraxes", "hila", "effusions",
                             "pneumothoraces", "pneumothoraxes", "lobes", "angles", "sulci"})
 SEVERITY = {
@@ -54,15 +61,44 @@ class Attributes:
     change: str | None
 
 
-def segment_of(doc: Doc, start: int, end: int, sent: Span) -> tuple[int, int]:
-    """Token range [lo, hi) of the phrase segment around the mention [start, end)."""
+def segment_of(doc: Doc, start: int, end: int, sent: Span,
+               places: set[int] | frozenset[int] = frozenset()) -> tuple[int, int]:
+    """Token range [lo, hi) of the phrase segment around the mention [start, end). A neighbouring stretch
+    across "and"/"," that holds only sides, anatomy (token indices `places`) and size words, and names a side,
+    belongs to the segment ("left and right effusions", "small left and moderate right effusions",
+    "atelectasis in the right and left lower lobes")."""
     lo = start
     while lo > sent.start and doc[lo - 1].lower_ not in SEGMENT_BREAKS:
         lo -= 1
     hi = end
     while hi < sent.end and doc[hi].lower_ not in SEGMENT_BREAKS:
         hi += 1
+    while lo - 1 > sent.start and doc[lo - 1].lower_ in SIDE_JOINS:
+        j = lo - 1
+        while j > sent.start and doc[j - 1].lower_ not in SEGMENT_BREAKS:
+            j -= 1
+        if not side_stretch(doc, j, lo - 1, places):
+            break
+        lo = j
+    while hi < sent.end and doc[hi].lower_ in SIDE_JOINS:
+        j = hi + 1
+        while j < sent.end and doc[j].lower_ not in SEGMENT_BREAKS:
+            j += 1
+        if not side_stretch(doc, hi + 1, j, places):
+            break
+        hi = j
     return lo, hi
+
+
+def side_stretch(doc: Doc, lo: int, hi: int, places: set[int] | frozenset[int]) -> bool:
+    """Whether tokens [lo, hi) are a side-only stretch: a side word, otherwise anatomy and size words only."""
+    if hi <= lo or hi - lo > 6:
+        return False
+    toks = doc[lo:hi]
+    if not any(t.lower_ in LEFT or t.lower_ in RIGHT or t.lower_ in BOTH or t.text in SIDE_LETTERS for t in toks):
+        return False
+    return all(t.lower_ in SIDE_STRETCH_WORDS or t.lower_ in SEVERITY or t.text in SIDE_LETTERS or t.i in places
+               for t in toks)
 
 
 def laterality_of(words: list[str], anatomy_sides: list[str], code_plural: bool) -> str:

@@ -103,12 +103,19 @@ class ReportFindingExtractor:
                     and prev.sentence == mention.sentence and prev.certainty != "absent"):
                 # "left basilar opacity, likely atelectasis": the side carries over within a sentence
                 mention = replace(mention, laterality=prev.laterality, flags=(*mention.flags, "side_inherited"))
+            elif mention.laterality == "none" and doc[sent.start].lower_ in ANAPHORS:
+                # "Left lower lobe opacity. This likely represents pneumonia.": only an anaphoric subject carries
+                # the previous sentence's side over
+                before = [p for p in out if p.end <= doc[sent.start].idx and p.certainty != "absent"]
+                if before and before[-1].laterality != "none" and before[-1].sentence != mention.sentence:
+                    mention = replace(mention, laterality=before[-1].laterality,
+                                      flags=(*mention.flags, "side_anaphor"))
             out.append(mention)
         return out
 
     def mention(self, doc: Doc, m: Match, sent: Span, anatomy: list[Match], triggers: list) -> Mention:
         assertion = assert_mention(doc, m.start, m.end, sent, triggers, m.kind)
-        lo, hi = segment_of(doc, m.start, m.end, sent)
+        lo, hi = segment_of(doc, m.start, m.end, sent, {i for a in anatomy for i in range(a.start, a.end)})
         near = [a.code for a in anatomy if lo <= a.start and a.end <= hi]
         sides = [s for s in (self.onto.get(c).laterality for c in near) if s]
         attrs = attributes_of(doc, m.start, lo, hi, sides, doc[m.end - 1].lower_ in PAIRED_PLURALS)
@@ -157,6 +164,7 @@ class ReportFindingExtractor:
             node = children[0]
 
 
+ANAPHORS = frozenset({"this", "these", "it", "they", "which"})  # sentence subjects pointing at the sentence before
 ALTERNATIVE_JOINS = (("or",), ("and/or",), ("and", "/", "or"), ("/",))
 # Size/degree words allowed between the join and the second alternative ("atelectasis or small effusion").
 ALTERNATIVE_MODIFIERS = frozenset({
