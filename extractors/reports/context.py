@@ -17,6 +17,7 @@ its scope:
 - clause: both ways within the trigger's clause, delimited by commas, colons and "with" ("atelectasis versus
   pneumonia"; not the "atelectasis" of "viral vs reactive airways disease with subsegmental atelectasis");
 - bidirectional: forward or backward;
+- sentence: every target after it in its sentence, up to a terminator ("differential includes A and large B");
 - inside: only a target phrase that holds the trigger ("blunting of the costophrenic angle": uncertain).
 
 A trigger inside the target itself ("heart is borderline enlarged") applies too. "Removed"/"removal of"
@@ -122,6 +123,9 @@ def assert_mention(doc: Doc, start: int, end: int, sent: Span, triggers: list[Tr
             found.append(trig)
         elif trig.start < start < trig.end and direction in ("forward", "bidirectional"):
             found.append(trig)  # "no acute" overlapping "acute fracture": the trigger's head precedes it
+        elif trig.end <= start and direction == "sentence":
+            if not blocked(trig.end, start, terms):
+                found.append(trig)
         elif trig.end <= start and direction in ("forward", "bidirectional"):
             if reaches_forward(doc, trig.end, start, end, terms):
                 found.append(trig)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 CATEGORIES = ("NEGATED", "RESOLVED", "REMOVED", "UNCERTAIN", "PROBABLE", "HISTORICAL", "PSEUDO", "TERMINATE")
-DIRECTIONS = ("forward", "backward", "bidirectional", "clause", "inside", "none")
+DIRECTIONS = ("forward", "backward", "bidirectional", "sentence", "clause", "inside", "none")
 _GROUP = re.compile(r"(\(([^()\[\]]*)\)|\[([^()\[\]]*)\])")
 
 
