@@ -46,6 +46,8 @@ CASES = [
     ("Mild congestive heart failure.", "Edema", 1),
     ("Right lower lobe opacity, likely infection.", "Pneumonia", 1),  # anchored head
     ("Urothelial thickening associated with infection.", "Pneumonia", 0),
+    ("Mass effect on the trachea.", "Mass", 0),  # unmention
+    ("Right hilar mass with mass effect.", "Mass", 1),
 ]
 
 
