@@ -35,6 +35,7 @@ _VARIANTS: dict[str, tuple[str, ...]] = {
 _CANONICAL: dict[str, str] = {v: name for name, vs in _VARIANTS.items() for v in vs}
 _HEADER = re.compile(r"(?:^|(?<=[.!?]\s)|(?<=[.!?]\s\s))[ \t]*([A-Za-z][A-Za-z /&]{1,40}?)[ \t]*(:|\n)", re.MULTILINE)
 _WORD = re.compile(r"[A-Za-z][A-Za-z&/]*")
+_COLON = re.compile(r"[ \t]*:")
 _HEADER_WORDS = re.compile(r"[A-Za-z][A-Za-z /&]*")
 MIDLINE_WORDS = 4  # a header inside a line has at most this many words before its colon
 
@@ -77,12 +78,15 @@ def within_one_edit(a: str, b: str) -> bool:
     return a[i:] == b[i + 1:]
 
 
-def midline_headers(text: str) -> list[tuple[int, int, str]]:
+def midline_headers(text: str, known: set[int] | frozenset[int] = frozenset()) -> list[tuple[int, int, str]]:
     """(header start, content start, name) of every known header that ends in a colon inside a line ("cough
     FINDINGS: ...", "Comparison: none Findings: ..."): the longest run of at most `MIDLINE_WORDS` words before
-    the colon, starting with a capital after a space, that names a section."""
+    the colon, starting with a capital after a space, that names a section. Colons ending a header already
+    found (content starts in `known`) are skipped."""
     out = []
-    for colon in re.finditer(r"[ \t]*:", text):
+    for colon in _COLON.finditer(text):
+        if colon.end() in known:
+            continue
         before = text[max(0, colon.start() - 45) : colon.start()]
         offset = colon.start() - len(before)
         words = list(_WORD.finditer(before))
@@ -111,7 +115,7 @@ def split_sections(text: str) -> list[Section]:
             heads.append((m.start(1), m.end(), name))
     if ":" in text:
         known = {content for _, content, _ in heads}
-        heads.extend(h for h in midline_headers(text) if h[1] not in known)
+        heads.extend(midline_headers(text, known))
         heads.sort()
     if not heads:
         return [Section("unsectioned", 0, len(text))] if text.strip() else []

@@ -24,10 +24,11 @@ if not Doc.has_extension("sections"):
 
 @Language.component("medground_report_sentencizer")
 def mark_sentences(doc: Doc) -> Doc:
-    sections = split_sections(doc.text)
+    text = doc.text
+    sections = split_sections(text)
     doc._.sections = sections
     # a sentence starts at every header and at every section's content ("no pneumothorax IMPRESSION: ...")
-    starts = sorted({s.start for s in sections} | {s.end for s in sections if s.end < len(doc.text)})
+    starts = sorted({s.start for s in sections} | {s.end for s in sections if s.end < len(text)})
     prev_word = ""
     prev_end = 0
     force = True
