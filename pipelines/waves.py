@@ -78,29 +78,43 @@ def run_waves(
 
 def run_all(cfg: PipelineConfig, pending: list[str], store: PlanStore, out_dir: Path, ctx: RunContext,
             log: Callable[[str], None], runlog: RunLog, tracker: ProgressTracker) -> list[dict[str, Any]]:
-    from pipelines.ray_exec import run_shards
+    """The waves, one submitted ahead: wave n+1's tasks are queued before wave n's results are read, so
+    the workers never idle at a wave boundary (the driver holds two waves' rows, never the plan)."""
+    from pipelines.ray_exec import submit_shards
 
     wave = cfg.model.ray.shards_per_wave
     block_rows = max(1, min(cfg.model.shard_size, 64))
     done: list[dict[str, Any]] = []
     rows_done = 0
-    for n, i in enumerate(range(0, len(pending), wave)):
-        names = pending[i : i + wave]
-        tables = store.read(names)  # this wave's rows only
-        rows = sum(t.num_rows for t in tables)
-        runlog.event("wave_start", wave=n, shards=names, rows=rows)
-        t = time.monotonic()
-        stats = run_shards(cfg, tables, out_dir, ctx, block_rows, reporter=tracker.reporter(n))
-        del tables
-        rows_done += rows
-        tracker.settle(rows_done, len(done) + len(stats))
-        tracker.end_wave(n)
-        for s in stats:
-            log(f"  shard {s['shard']}: {s['written']} written, {s['quarantined']} quarantined")
-        done.extend(stats)
-        runlog.event("wave_end", wave=n, seconds=round(time.monotonic() - t, 3), shards=len(stats),
-                     written=sum(s["written"] for s in stats), quarantined=sum(s["quarantined"] for s in stats))
+    ahead: tuple[int, int, float, Callable[[], list[dict[str, Any]]]] | None = None
+    for n, i in enumerate([*range(0, len(pending), wave), None]):
+        if i is not None:
+            names = pending[i : i + wave]
+            tables = store.read(names)  # this wave's rows only
+            rows = sum(t.num_rows for t in tables)
+            runlog.event("wave_start", wave=n, shards=names, rows=rows)
+            started = (n, rows, time.monotonic(),
+                       submit_shards(cfg, tables, out_dir, ctx, block_rows, reporter=tracker.reporter(n)))
+            del tables
+        if ahead is not None:
+            rows_done += ahead[1]
+            done.extend(end_wave(ahead, rows_done, len(done), tracker, runlog, log))
+        ahead = started if i is not None else None
     return done
+
+
+def end_wave(wave: tuple[int, int, float, Callable[[], list[dict[str, Any]]]], rows_done: int, shards_done: int,
+             tracker: ProgressTracker, runlog: RunLog, log: Callable[[str], None]) -> list[dict[str, Any]]:
+    """Wait for a submitted wave's shards; settle its progress counters; log it."""
+    n, _, t, result = wave
+    stats = result()
+    tracker.settle(rows_done, shards_done + len(stats))
+    tracker.end_wave(n)
+    for s in stats:
+        log(f"  shard {s['shard']}: {s['written']} written, {s['quarantined']} quarantined")
+    runlog.event("wave_end", wave=n, seconds=round(time.monotonic() - t, 3), shards=len(stats),
+                 written=sum(s["written"] for s in stats), quarantined=sum(s["quarantined"] for s in stats))
+    return stats
 
 
 def stage_labels(cfg: PipelineConfig) -> list[str]:
