@@ -63,6 +63,9 @@ def pair_edges_on_ray(h: np.ndarray, max_distance: int, block_rows: int = BLOCK_
     import ray.data
     from ray.data.context import ShuffleStrategy
 
+    from pipelines.ray_session import ensure_ray
+
+    ensure_ray()
     per_band = groups_per_band(len(h))
     n_groups, rows = per_band * (max_distance + 1), len(h) * (max_distance + 1)
     cpus = int(ray.cluster_resources().get("CPU", 1)) if ray.is_initialized() else 1

@@ -22,6 +22,7 @@ from pipelines.incremental import (
 )
 from pipelines.plan import Plan, build_plan
 from pipelines.plan_store import write_plan_store
+from pipelines.ray_session import launcher
 from pipelines.runlog import LOG_SUFFIX, RunLog
 from pipelines.runs import RUNS_DIR, latest, new_run_id, record_run
 from pipelines.stage import RunContext
@@ -159,7 +160,8 @@ def execute(
     view: ProgressView | None = None,
 ) -> RunResult:
     target = target or Target(out_dir.name)
-    plan, inc = make_plan(cfg, out_dir, salt, target, log)
+    with launcher(lambda: start_ray(cfg, address, log)):  # planning's Ray work runs on the run's Ray
+        plan, inc = make_plan(cfg, out_dir, salt, target, log)
     if inc is not None and inc.unchanged:
         log(f"nothing new since {inc.base}: no new version; LATEST stays {inc.base}")
         return RunResult(out_dir.parent / inc.base, len(plan.shards), len(plan.shards), [], None, True,
@@ -216,6 +218,12 @@ def make_plan(
         f"{inc.new_inputs} new input(s), {inc.changed_inputs} redone, {inc.removed_inputs} removed; "
         f"{len(plan.shards) - len(inc.carried)} shard(s) to build")
     return plan, inc
+
+
+def start_ray(cfg: PipelineConfig, address: str | None, log: Callable[[str], None]) -> None:
+    from pipelines.ray_exec import init_ray  # imports Ray: only when planning needs it
+
+    init_ray(cfg, address, log)
 
 
 def _now() -> str:

@@ -64,6 +64,9 @@ def read_headers(paths: Sequence[Path], ray_above: int) -> dict[Path, HeaderOrPr
         return {p: read_one(p) for p in paths}
     import ray.data
 
+    from pipelines.ray_session import ensure_ray
+
+    ensure_ray()
     table = pa.table({"path": [str(p) for p in paths]})
     blocks = [table.slice(i, BLOCK_FILES) for i in range(0, table.num_rows, BLOCK_FILES)]
     rows = ray.data.from_arrow(blocks).map_batches(
