@@ -5,7 +5,8 @@ process, printed as ratios (repeat them: on a shared machine the timings are noi
 
 Modes (each: a warm-up run, then `repeat` loop/pipeline pairs):
 - ingest: `medground run` with sources.rsna_pneumonia and stages [ingest.decode], pre-scan off, vs the
-  per-image work of ingest.decode (LUTs, window, PNG, phash, hashes) in a loop, one core, nothing written.
+  per-image work of ingest.decode (LUTs, window, PNG, phash, hashes) in a loop pinned to one core, nothing
+  written.
 - chain: the demo's chain (ingest, labels, ontology, classical masks, grounding) vs those stages'
   `process_rows` over the plan's rows in this process, one core, nothing written.
 - scan: ingest with the pre-scan on (content hash + a decode for the pHash per file), vs the ingest
@@ -20,11 +21,14 @@ the driver, and peak object-store use (bench/measure.py).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
+import os
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +92,18 @@ def bench_config(root: Path, mode: str, limit: int | None = None) -> dict[str, A
         "scan": {"enabled": mode == "scan"},  # ingest/chain: the loop's work exactly; scan: + the pre-scan
         "ray": {"shards_per_wave": 64},
     }
+
+
+@contextlib.contextmanager
+def one_core() -> Iterator[None]:
+    """The loop on one core: this process pinned to one CPU (OpenCV's or BLAS's own threads cannot use
+    another), then unpinned."""
+    cpus = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(cpus)})
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, cpus)
 
 
 def pool_loop(files: list[Path], procs: int) -> float:
@@ -162,12 +178,13 @@ def main() -> None:
             pipeline(root / "data", root / f"out-warm-{mode}", mode, limit=8)  # warm up workers and imports
             runs = []
             for k in range(args.repeat):
-                if mode == "chain":
-                    t_loop, n = chain_loop(root / "data")
-                else:
-                    t_loop, n = same_work_loop(files), len(files)
-                    if mode == "scan":
-                        t_loop += scan_loop(files)
+                with one_core():
+                    if mode == "chain":
+                        t_loop, n = chain_loop(root / "data")
+                    else:
+                        t_loop, n = same_work_loop(files), len(files)
+                        if mode == "scan":
+                            t_loop += scan_loop(files)
                 t_pipe, info = pipeline(root / "data", root / f"out-{mode}-{k}", mode)
                 extra = {}
                 if mode == "ingest":  # the same work on plain processes, one per Ray CPU: the cores' ceiling
