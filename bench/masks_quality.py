@@ -1,18 +1,21 @@
 """Weak-mask quality on real CT: Dice of every box-prompted method against expert organ masks.
 
     python bench/masks_quality.py [--data ../shared/datasets/btcv_ct_slices] [--limit N]
-                                  [--dump rows.json] [--no-sam]
+                                  [--dump rows.json] [--no-sam] [--fit]
 
 Data: `btcv_ct_slices/` (27 abdominal CT slices, one per patient, 235 organ masks; see its README
 in ../shared/datasets). The prompt of each organ is the tight box of its GT mask (x1/y1 exclusive).
 Methods: `box_fill` (the floor), `ellipse` (inscribed), `grabcut` (masks.classical as the stage
 runs it, ellipse fallback included), LiteMedSAM `sam` (single mask), `sam_best` (the multimask
-output with the highest predicted IoU), and `chosen` (extractors.masks.select: the candidate with
-the best GT-free QC score). Patients are split in sorted order, alternately, into a `tune` half and
+output with the highest predicted IoU), `chosen` (extractors.masks.select: the candidate with
+the best GT-free QC score) and `oracle` (the best selectable candidate by true Dice: the ceiling of
+any choice among these candidates). Patients are split in sorted order, alternately, into a `tune` half and
 a `report` half; both are printed (tune only what the tune half shows).
 
 Prints Dice per organ and overall per method and half, and the Spearman rank correlation of the QC
-score with true Dice. The image is the 8-bit PNG as shipped (already windowed: no second window).
+score with true Dice. `--fit` also prints QC weights refitted on the tune half (within-box least
+squares, as `extractors.masks.select.WEIGHTS` were made). The image is the 8-bit PNG as shipped
+(already windowed: no second window).
 """
 
 from __future__ import annotations
@@ -36,9 +39,10 @@ warnings.simplefilter("ignore", FutureWarning)
 from extractors.masks.candidates import Candidate, classical_candidates, features  # noqa: E402
 from extractors.masks.classical import ClassicalBoxMasker  # noqa: E402
 from extractors.masks.sam.qc import dice, mask_box_xyxy  # noqa: E402
+from extractors.masks.select import SELECTABLE  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "datasets" / "btcv_ct_slices"
-METHODS = ("box_fill", "ellipse", "grabcut", "sam", "sam_best", "chosen")
+METHODS = ("box_fill", "ellipse", "grabcut", "sam", "sam_best", "chosen", "oracle")
 
 
 def load_items(data: Path, limit: int | None) -> list[tuple[str, np.ndarray, np.ndarray]]:
@@ -60,7 +64,7 @@ def halves(names: list[str]) -> dict[str, str]:
 
 
 def score_image(gray: np.ndarray, lab: np.ndarray, organs: dict[str, str], predictor: Any) -> list[dict[str, Any]]:
-    from extractors.masks.select import choose
+    from extractors.masks.select import choose, qc_score
 
     classes = [int(c) for c in np.unique(lab) if c != 0]
     gts = [lab == c for c in classes]
@@ -70,7 +74,7 @@ def score_image(gray: np.ndarray, lab: np.ndarray, organs: dict[str, str], predi
         from extractors.masks.sam.candidates import sam_candidates
 
         enc = predictor.encode([gray])[0]
-        sam_sets = sam_candidates(predictor, enc, boxes)
+        sam_sets = sam_candidates(predictor, enc, boxes, gray)
     grabcut = ClassicalBoxMasker("grabcut")
     rows = []
     for c, gt, box, sam in zip(classes, gts, boxes, sam_sets, strict=True):
@@ -83,7 +87,8 @@ def score_image(gray: np.ndarray, lab: np.ndarray, organs: dict[str, str], predi
                                "chosen": dice(winner.mask, gt), "chosen_name": winner.name,
                                "qc_score": winner.score, "reason": winner.reason, "cands": {}}
         for cand in cands:
-            row["cands"][cand.name] = {"dice": dice(cand.mask, gt), **cand.feats}
+            row["cands"][cand.name] = {"dice": dice(cand.mask, gt), "qc": qc_score(cand), **cand.feats}
+        row["oracle"] = max(v["dice"] for k, v in row["cands"].items() if k in SELECTABLE)
         row["box_fill"] = row["cands"]["box_fill"]["dice"]
         row["ellipse"] = row["cands"]["ellipse"]["dice"]
         if sam:
@@ -108,6 +113,30 @@ def table(rows: list[dict[str, Any]], methods: tuple[str, ...]) -> str:
     lines.append(f"{'organs below box_fill':<34}" + "".join(
         f"{sum(_mean(rs, m) < _mean(rs, 'box_fill') - 1e-9 for rs in by_organ.values()):>10d}" for m in methods))
     return "\n".join(lines)
+
+
+def fit_weights(rows: list[dict[str, Any]]) -> dict[str, float]:
+    """QC weights by least squares of Dice on the features of the selectable candidates of `rows`,
+    centred per box (only the ranking inside a box matters), intercept from the pooled residual."""
+    from extractors.masks.select import NO_MODEL, WEIGHTS
+
+    keys = [k for k in WEIGHTS if k != "intercept"]
+    xs, ys, raw_x, raw_y = [], [], [], []
+    for r in rows:
+        fx = np.array([[_feat(v, k, NO_MODEL) for k in keys] for n, v in r["cands"].items() if n in SELECTABLE])
+        fy = np.array([v["dice"] for n, v in r["cands"].items() if n in SELECTABLE])
+        xs.append(fx - fx.mean(0))
+        ys.append(fy - fy.mean())
+        raw_x.append(fx)
+        raw_y.append(fy)
+    coef, *_ = np.linalg.lstsq(np.concatenate(xs), np.concatenate(ys), rcond=None)
+    b0 = float(np.mean(np.concatenate(raw_y) - np.concatenate(raw_x) @ coef))
+    return {"intercept": round(b0, 4), **{k: round(float(c), 4) for k, c in zip(keys, coef, strict=True)}}
+
+
+def _feat(v: dict[str, float], key: str, default: dict[str, float]) -> float:
+    x = float(v.get(key, float("nan")))
+    return default.get(key, 0.0) if np.isnan(x) else x
 
 
 def spearman(a: list[float], b: list[float]) -> float:
@@ -135,6 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, default=None, help="first N images only")
     ap.add_argument("--dump", type=Path, default=None, help="write every region's candidates and features")
     ap.add_argument("--no-sam", action="store_true", help="classical methods only (no torch)")
+    ap.add_argument("--fit", action="store_true", help="print QC weights refitted on the tune half")
     args = ap.parse_args(argv)
     if not (args.data / "images").is_dir():
         print(f"no data at {args.data} (see ../shared/datasets/README.md)", file=sys.stderr)
@@ -161,11 +191,20 @@ def main(argv: list[str] | None = None) -> int:
         print(table(rs, methods))
         rho = spearman([r["qc_score"] for r in rs], [r["chosen"] for r in rs])
         print(f"Spearman(QC score of the chosen mask, its Dice) = {rho:.3f}")
+        pairs = [(v["qc"], v["dice"]) for r in rs for k, v in r["cands"].items() if k in SELECTABLE]
+        rho_all = spearman([q for q, _ in pairs], [d for _, d in pairs])
+        print(f"Spearman(QC score, Dice) over every selectable candidate ({len(pairs)}) = {rho_all:.3f}")
+        worst = sorted(rs, key=lambda r: r["chosen"] - r["box_fill"])[:5]
+        print("most below box fill: " + "; ".join(
+            f"{r['organ']} {r['image']} {r['chosen']:.3f} vs {r['box_fill']:.3f} ({r['chosen_name']})"
+            for r in worst))
     wins = defaultdict(int)
     for r in rows:
         wins[r["chosen_name"]] += 1
     print(f"\nchosen candidates: {dict(sorted(wins.items()))}")
     print(f"{len(items)} images, {len(rows)} masks in {elapsed:.1f} s (CPU)")
+    if args.fit and predictor is not None:
+        print(f"QC weights refitted on the tune half: {fit_weights([r for r in rows if r['half'] == 'tune'])}")
     if args.dump:
         args.dump.write_text(json.dumps(rows, indent=1))
     return 0

@@ -55,7 +55,8 @@ class SamParams(StageParams):
     box_iou_thresh: float = Field(0.5, ge=0.0, le=1.0)
     fallback_to_box: bool = True  # a mask that loses to filling its prompt box is replaced by it (flagged)
     # masks.sam_box: "candidates" chooses per box among LiteMedSAM's single/multimask/jittered-box
-    # outputs, their vote, the ellipse and box fill by a GT-free QC score (extractors/masks/select.py;
+    # outputs, their vote, an upsampled crop's outputs for small boxes, the ellipse and box fill by a
+    # GT-free QC score (extractors/masks/select.py;
     # box fill is one of them, so `fallback_to_box` is not needed); "model": the decoder's one mask
     select: Literal["candidates", "model"] = "candidates"
 
@@ -219,7 +220,7 @@ class SamBoxMaskStage(SamMaskStageBase):
 
         backbone = self.predictor.backbone
         out = []
-        for prompt, box, cands in zip(prompts, boxes, sam_candidates(self.predictor, enc, np.stack(boxes)),
+        for prompt, box, cands in zip(prompts, boxes, sam_candidates(self.predictor, enc, np.stack(boxes), image),
                                       strict=True):
             cands = cands + classical_candidates(image, box)
             features(cands, box)

@@ -3,18 +3,38 @@
 Per box: the decoder's single-mask output (`sam`), its three multimask outputs (`sam_m0..2`), the
 single output for the box grown by `EXPAND` of its size on each side (`sam_x`, the box jitter that
 lets the model see the object's borders), and the pixel-wise majority of those five (`sam_vote`).
-Every mask is cleared outside the prompt box (a tight box holds the whole object). All decoder
-passes go through `BatchedSamPredictor`, so they keep its fixed pass shapes (batch invariance).
+Added for the failure classes of issue 16 (each measured on the BTCV tune half, bench/masks_quality.py):
+
+- `sam_crop`, `sam_crop_m0..2`, `sam_crop_vote`: for a box whose long side is below `CROP_BELOW`
+  pixels of the encoder input (small targets: adrenals, vessels), the model run again on a square
+  crop around the box (`CROP_CONTEXT` of the box side on each side) resized to the encoder input,
+  the masks mapped back: the encoder sees the target at several times the resolution.
+
+Tried and dropped (bench/masks_quality.py, tune half): a majority of 8 jittered boxes (no gain),
+the union of the two half-box masks and SAM on each Otsu component's box (both lost: chosen where
+one organ fills the box); BTCV has no two-organ boxes, so multi-part targets remain unmeasured.
+
+Every mask is cleared outside the prompt box (a tight box holds the whole object). All passes go
+through `BatchedSamPredictor`, so they keep its fixed pass shapes (batch invariance): a box's
+candidates depend on its image and its box alone.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from extractors.masks.candidates import Candidate, in_box
-from extractors.masks.sam.predictor import BatchedSamPredictor, EncodedImage
+from extractors.masks.sam.predictor import BatchedSamPredictor, EncodedImage, MaskBatch
 
 EXPAND = 0.05
+# small boxes: long side (pixels of the encoder input) below which the crop candidates run. Tune half:
+# below 48/64/96/128/any px: chosen 0.830/0.829/0.831/0.832/0.832 (0.827 without); 96 keeps the
+# extra encoder passes to the boxes where the crop wins most (adrenals, vessels, kidneys)
+CROP_BELOW = 96.0
+CROP_CONTEXT = 0.5  # context on each side of the box in the crop, in box sides (0.25: tune 0.829)
+CROP_MIN_SIDE = 24.0  # the crop is at least this many original pixels a side
 
 
 def grown(box: np.ndarray, frac: float, height: int, width: int) -> np.ndarray:
@@ -25,25 +45,78 @@ def grown(box: np.ndarray, frac: float, height: int, width: int) -> np.ndarray:
                      min(float(height), box[3] + dy)], dtype=np.float64)
 
 
-def sam_candidates(predictor: BatchedSamPredictor, enc: EncodedImage, boxes: np.ndarray) -> list[list[Candidate]]:
-    """The SAM candidates of every (N, 4) xyxy box, in box order."""
+def crop_window(box: np.ndarray, height: int, width: int) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1) pixels of the square crop around `box` for the crop candidates, clipped."""
+    side = max(CROP_MIN_SIDE, max(box[2] - box[0], box[3] - box[1]) * (1 + 2 * CROP_CONTEXT))
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    x0, y0 = max(0, math.floor(cx - side / 2)), max(0, math.floor(cy - side / 2))
+    x1, y1 = min(width, math.ceil(cx + side / 2)), min(height, math.ceil(cy + side / 2))
+    return x0, y0, x1, y1
+
+
+def wants_crop(box: np.ndarray, enc: EncodedImage, image_size: int) -> bool:
+    """Whether the box is small enough in the encoder input for the crop candidates."""
+    scale = image_size / max(enc.frame.height, enc.frame.width)
+    return max(box[2] - box[0], box[3] - box[1]) * scale < CROP_BELOW
+
+
+def sam_candidates(predictor: BatchedSamPredictor, enc: EncodedImage, boxes: np.ndarray,
+                   image: np.ndarray | None = None) -> list[list[Candidate]]:
+    """The SAM candidates of every (N, 4) xyxy box, in box order. With `image` (the array `enc`
+    encodes) small boxes also get the crop candidates."""
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
     h, w = enc.frame.height, enc.frame.width
     single = predictor.predict_boxes(enc, boxes)
     multi = predictor.predict_boxes(enc, boxes, multimask=True)
     wide = predictor.predict_boxes(enc, np.stack([grown(b, EXPAND, h, w) for b in boxes]))
+    crops = _crop_candidates(predictor, enc, boxes, image) if image is not None else {}
     out: list[list[Candidate]] = []
     for i, box in enumerate(boxes):
-        cands = [Candidate("sam", in_box(single.masks[i, 0], box), float(single.predicted_iou[i, 0]),
-                           float(single.stability[i, 0]))]
-        for k in range(multi.masks.shape[1]):
-            cands.append(Candidate(f"sam_m{k}", in_box(multi.masks[i, k], box), float(multi.predicted_iou[i, k]),
-                                   float(multi.stability[i, k])))
-        cands.append(Candidate("sam_x", in_box(wide.masks[i, 0], box), float(wide.predicted_iou[i, 0]),
-                               float(wide.stability[i, 0])))
-        votes = np.sum([c.mask for c in cands], axis=0)
-        cands.append(Candidate("sam_vote", votes * 2 > len(cands),
-                               float(np.mean([c.predicted_iou for c in cands])),  # type: ignore[misc]
-                               float(np.mean([c.stability for c in cands]))))  # type: ignore[misc]
+        cands = [_cand("sam", single, i, 0, box)]
+        cands += [_cand(f"sam_m{k}", multi, i, k, box) for k in range(multi.masks.shape[1])]
+        cands.append(_cand("sam_x", wide, i, 0, box))
+        cands.append(_vote("sam_vote", cands))
+        cands += crops.get(i, [])
         out.append(cands)
     return out
+
+
+def _crop_candidates(predictor: BatchedSamPredictor, enc: EncodedImage, boxes: np.ndarray,
+                     image: np.ndarray) -> dict[int, list[Candidate]]:
+    """Crop candidates of the small boxes, by box index (one encoder pass per crop)."""
+    h, w = enc.frame.height, enc.frame.width
+    small = [i for i, b in enumerate(boxes) if wants_crop(b, enc, predictor.backbone.image_size)]
+    if not small:
+        return {}
+    windows = [crop_window(boxes[i], h, w) for i in small]
+    encs = predictor.encode([np.ascontiguousarray(image[y0:y1, x0:x1]) for x0, y0, x1, y1 in windows])
+    out: dict[int, list[Candidate]] = {}
+    for i, (x0, y0, _, _), cenc in zip(small, windows, encs, strict=True):
+        local = (boxes[i] - np.array([x0, y0, x0, y0], dtype=np.float64))[None]
+        single = _placed(predictor.predict_boxes(cenc, local), (h, w), x0, y0)
+        multi = _placed(predictor.predict_boxes(cenc, local, multimask=True), (h, w), x0, y0)
+        cands = [_cand("sam_crop", single, 0, 0, boxes[i])]
+        cands += [_cand(f"sam_crop_m{k}", multi, 0, k, boxes[i]) for k in range(multi.masks.shape[1])]
+        cands.append(_vote("sam_crop_vote", cands))
+        out[i] = cands
+    return out
+
+
+def _placed(batch: MaskBatch, shape: tuple[int, int], x0: int, y0: int) -> MaskBatch:
+    """Masks of a crop pasted into a full-size frame at (x0, y0)."""
+    n, k, ch, cw = batch.masks.shape
+    full = np.zeros((n, k, *shape), bool)
+    full[:, :, y0:y0 + ch, x0:x0 + cw] = batch.masks
+    return MaskBatch(full, batch.predicted_iou, batch.stability)
+
+
+def _cand(name: str, batch: MaskBatch, i: int, k: int, box: np.ndarray) -> Candidate:
+    return Candidate(name, in_box(batch.masks[i, k], box), float(batch.predicted_iou[i, k]),
+                     float(batch.stability[i, k]))
+
+
+def _vote(name: str, cands: list[Candidate]) -> Candidate:
+    """The pixel-wise majority of `cands`, with their mean model scores."""
+    votes = np.sum([c.mask for c in cands], axis=0)
+    return Candidate(name, votes * 2 > len(cands), float(np.mean([c.predicted_iou or 0.0 for c in cands])),
+                     float(np.mean([c.stability or 0.0 for c in cands])))

@@ -61,3 +61,17 @@ def test_box_fill_wins_when_nothing_agrees() -> None:
     choice = choose([c for c in cands if c.name in SELECTABLE], box)
     assert choice.name in (BOX_FILL, "ellipse")
     assert all(qc_score(c) < choice.score for c in noise)
+
+
+def test_box_fill_kept_unless_beaten_by_the_margin() -> None:
+    """A model candidate whose QC score is within `margin` of box fill's loses to box fill."""
+    img, gt, box = two_blobs()
+    cands = [Candidate("sam", gt.copy(), 0.95, 0.97), *classical_candidates(img, box)]
+    features(cands, box)
+    by = {c.name: c for c in cands}
+    gap = qc_score(by["sam"]) - qc_score(by[BOX_FILL])
+    assert gap > 0
+    assert choose(cands, box, margin=gap / 2).name == "sam"
+    kept = choose(cands, box, margin=gap * 2)
+    assert kept.name == BOX_FILL and kept.reason.startswith("box_margin:sam:")
+    assert kept.score == round(qc_score(by[BOX_FILL]), 4) and kept.mask.sum() == by[BOX_FILL].mask.sum()
