@@ -59,7 +59,15 @@ def in_box(mask: np.ndarray, box: np.ndarray) -> np.ndarray:
 def classical_candidates(image_u8: np.ndarray, box: np.ndarray) -> list[Candidate]:
     """Box fill, ellipse, GrabCut and Otsu (largest part / all parts) inside `box` (xyxy)."""
     h, w = image_u8.shape[:2]
-    sl = box_slices(box, h, w)
+    return crop_candidates(image_u8, box_slices(box, h, w))
+
+
+def crop_candidates(image_u8: np.ndarray, sl: tuple[slice, slice],
+                    grabcut: np.ndarray | bool | None = True) -> list[Candidate]:
+    """`classical_candidates` on the pixel rows/columns `sl`. `grabcut`: True runs GrabCut here;
+    a bool crop is a GrabCut result already computed (its raw foreground); None or False: no GrabCut
+    candidates (it failed)."""
+    h, w = image_u8.shape[:2]
     crop_shape = (sl[0].stop - sl[0].start, sl[1].stop - sl[1].start)
     out = [Candidate(BOX_FILL, _full(np.ones(crop_shape, bool), sl, h, w)),
            Candidate(ELLIPSE, _full(_ellipse_crop(crop_shape), sl, h, w))]
@@ -67,10 +75,14 @@ def classical_candidates(image_u8: np.ndarray, box: np.ndarray) -> list[Candidat
     otsu_all = _otsu_crop(gray[sl], largest=False)
     out.append(Candidate("otsu", _full(_largest_part(otsu_all), sl, h, w)))
     out.append(Candidate("otsu_parts", _full(otsu_all, sl, h, w)))
-    try:
-        gc = ClassicalBoxMasker("grabcut")._grabcut_crop(np.asarray(image_u8), sl)
-    except cv2.error:
-        gc = None
+    gc: np.ndarray | None = None
+    if grabcut is True:
+        try:
+            gc = ClassicalBoxMasker("grabcut")._grabcut_crop(np.asarray(image_u8), sl)
+        except cv2.error:
+            gc = None
+    elif isinstance(grabcut, np.ndarray):
+        gc = grabcut
     if gc is not None and gc.any():
         out.append(Candidate("grabcut", _full(_largest_part(gc), sl, h, w)))
         out.append(Candidate("grabcut_parts", _full(_holes_filled(gc), sl, h, w)))

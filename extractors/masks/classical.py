@@ -10,9 +10,16 @@
   border least, then the largest component with its holes filled;
 - `ellipse`: the ellipse inscribed in the box.
 
-A degenerate result (below `min_fraction` or above `max_fraction` of the box, or a GrabCut failure)
-falls back to the inscribed ellipse and is flagged `fallback_ellipse` plus the reason. The score is
-Otsu's separability of the mask inside the box (between-class over total intensity variance, 0–1).
+With `qc_choice` (the default) GrabCut's or Otsu's mask, the inscribed ellipse and the box fill are
+candidates, scored by the GT-free QC score of `extractors.masks.select` (`CLASSICAL_WEIGHTS`: the
+model-free fit on the BTCV tune half; box fill unless another beats it by `CLASSICAL_MARGIN`) and
+the best one is kept, so a GrabCut that fails or
+misfires is replaced by whichever of box fill and ellipse the evidence favours, never blindly by the
+ellipse; a degenerate result (below `min_fraction` or above `max_fraction` of the box, or a GrabCut
+failure) is never a candidate. Another winner than the method's own mask is flagged
+`fallback_ellipse` / `fallback_box_fill` plus the reason (the degeneracy, or `qc_lower`). Without
+`qc_choice` a degenerate result falls back to the ellipse as before. The score is Otsu's
+separability of the mask inside the box (between-class over total intensity variance, 0–1).
 Deterministic: OpenCV's RNG is seeded before GrabCut.
 """
 
@@ -35,8 +42,10 @@ METHODS: tuple[str, ...] = ("grabcut", "otsu", "ellipse")
 class MaskResult:
     mask: np.ndarray  # bool, full image size
     score: float
-    method: str  # the method that produced the mask ("ellipse" after a fallback)
+    method: str  # the method that produced the mask ("ellipse" or "box_fill" after a fallback)
     flags: list[str] = field(default_factory=list)
+    qc_score: float | None = None  # the winner's QC score (estimated Dice) under `qc_choice`
+    candidate_reason: str | None = None  # why it won ("qc=0.81>ellipse:0.77")
 
 
 class ClassicalBoxMasker:
@@ -50,6 +59,7 @@ class ClassicalBoxMasker:
         max_fraction: float = 0.98,
         context: float = 0.25,
         max_side: int = 192,
+        qc_choice: bool = True,
     ) -> None:
         if method not in METHODS:
             raise ValueError(f"unknown method {method!r} (allowed: {', '.join(METHODS)})")
@@ -59,6 +69,7 @@ class ClassicalBoxMasker:
         self.max_fraction = float(max_fraction)
         self.context = float(context)
         self.max_side = int(max_side)
+        self.qc_choice = bool(qc_choice)
 
     def predict(self, image_u8: np.ndarray, box_xywh: Box) -> MaskResult:
         image = np.asarray(image_u8)
@@ -71,15 +82,16 @@ class ClassicalBoxMasker:
         gray = _to_gray(image)
         crop = np.zeros(gray[slices].shape, bool)
         flags: list[str] = []
+        raw_grabcut: np.ndarray | None = None
         if self.method == "otsu":
             crop = _otsu_crop(gray[slices])
         elif self.method == "grabcut":
             try:
-                crop = self._grabcut_crop(image, slices)
+                raw_grabcut = self._grabcut_crop(image, slices)
             except cv2.error:
                 flags.append("grabcut_failed")
             else:
-                crop = _largest_filled(crop)
+                crop = _largest_filled(raw_grabcut)
         method = self.method
         if self.method != "ellipse" and not flags:
             fraction = float(crop.mean()) if crop.size else 0.0
@@ -87,6 +99,8 @@ class ClassicalBoxMasker:
                 flags.append("degenerate_empty")
             elif fraction > self.max_fraction:
                 flags.append("degenerate_whole_box")
+        if self.method != "ellipse" and self.qc_choice:
+            return self._qc_choice(image, gray, slices, raw_grabcut, flags)
         if flags:
             flags.insert(0, "fallback_ellipse")
         if self.method == "ellipse" or flags:
@@ -94,6 +108,25 @@ class ClassicalBoxMasker:
         mask = np.zeros((height, width), bool)
         mask[slices] = crop
         return MaskResult(mask=mask, score=_separability(gray[slices], crop), method=method, flags=flags)
+
+    def _qc_choice(self, image: np.ndarray, gray: np.ndarray, slices: tuple[slice, slice],
+                   raw_grabcut: np.ndarray | None, flags: list[str]) -> MaskResult:
+        """The method's mask (unless degenerate), the ellipse or the box fill, by QC score."""
+        from extractors.masks.candidates import ELLIPSE, crop_candidates, features
+        from extractors.masks.select import CLASSICAL_MARGIN, CLASSICAL_WEIGHTS, choose
+
+        ys, xs = slices
+        box = np.array([xs.start, ys.start, xs.stop, ys.stop], dtype=np.float64)
+        cands = crop_candidates(image, slices, grabcut=raw_grabcut)
+        features(cands, box)
+        selectable = (ELLIPSE,) if flags else (self.method, ELLIPSE)
+        choice = choose(cands, box, weights=CLASSICAL_WEIGHTS, selectable=selectable,
+                        margin=CLASSICAL_MARGIN)
+        if choice.name != self.method:
+            flags = [f"fallback_{choice.name}", *(flags or ["qc_lower"])]
+        crop = choice.mask[slices]
+        return MaskResult(mask=choice.mask, score=_separability(gray[slices], crop), method=choice.name,
+                          flags=flags, qc_score=choice.score, candidate_reason=choice.reason)
 
     def _grabcut_crop(self, image: np.ndarray, slices: tuple[slice, slice]) -> np.ndarray:
         height, width = image.shape[:2]

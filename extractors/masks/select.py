@@ -29,11 +29,18 @@ from schemas.tables import SCORE_DECIMALS
 # Dice positively; fill is negative: at equal agreement and tightness the leaner mask wins.
 WEIGHTS: dict[str, float] = {"intercept": -0.1152, "agree": 0.7252, "tight": 0.5384, "pred_iou": 0.2374,
                              "stability": -0.1725, "fill": -0.103}
+# The model-free QC score of masks.classical (GrabCut/Otsu vs ellipse vs box fill): the same
+# features without the model's scores, fitted on the classical candidates alone (tune half, pooled).
+CLASSICAL_WEIGHTS: dict[str, float] = {"intercept": -0.0738, "agree": 0.2292, "tight": 0.8721, "fill": -0.1545}
 # A model candidate must beat box fill's QC score by this much to be chosen over it (the floor when
 # the score cannot tell them apart). Fitted on the tune half: the best of 0-0.08 (0.02: tune 0.8343
 # vs 0.8338 at 0; larger margins lose, 0.05 → 0.8326, 0.08 → 0.8271). BTCV has no diffuse or
 # low-contrast targets (chest-film opacities), so it is a CT-fitted floor, not a per-modality one.
 BOX_MARGIN = 0.02
+# The same floor for masks.classical's choice: the smallest margin with no organ of the tune half
+# below box fill (0-0.04 leave pancreas/adrenals below it; 0.05: tune 0.754, report 0.730 vs old
+# GrabCut-or-ellipse 0.744/0.724 and box fill 0.739/0.717; margin 0 gives 0.773/0.749, 3 organs below)
+CLASSICAL_MARGIN = 0.05
 NO_MODEL = {"pred_iou": 0.5, "stability": 0.5}  # what a model-free candidate counts as
 # candidates that may win; the others (GrabCut, Otsu) only vote in the agreement feature: on the
 # tune half they lost more often than they won when allowed to

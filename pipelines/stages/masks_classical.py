@@ -1,7 +1,9 @@
 """`masks.classical`: a CPU weak mask inside every box-only region (the fallback when no SAM/torch).
 
 Generated masks are new REGION rows (origin `classical`) pointing at their prompt region; the
-dataset's own regions are never overwritten.
+dataset's own regions are never overwritten. With `qc_choice` (default) GrabCut/Otsu compete with
+the inscribed ellipse and box fill on the GT-free QC score (extractors/masks/classical.py); the
+winner, its QC score and why it won are recorded (`candidate`, `qc_score`, `candidate_reason`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from schemas.tables import REGION_SCHEMA, empty_row, round_score
 
 class ClassicalParams(StageParams):
     method: Literal["grabcut", "otsu", "ellipse"] = "grabcut"
+    qc_choice: bool = True  # pick the method's mask, the ellipse or box fill by QC score (else ellipse fallback)
 
 
 @register_stage
@@ -34,7 +37,7 @@ class ClassicalMaskStage(Stage):
     params: ClassicalParams
 
     def setup(self) -> None:
-        self.masker = ClassicalBoxMasker(method=self.params.method)
+        self.masker = ClassicalBoxMasker(method=self.params.method, qc_choice=self.params.qc_choice)
 
     def process_sample(self, sample: Sample) -> Sample:
         prompts = [r for r in sample["regions"] if r["origin"] == "dataset_gt" and r["rle_counts"] is None]
@@ -64,6 +67,9 @@ class ClassicalMaskStage(Stage):
                 model=f"classical:{result.method}",
                 annotator=prompt["annotator"],
                 qc_flags=list(result.flags),
+                candidate=result.method if result.qc_score is not None else None,
+                qc_score=round_score(result.qc_score),
+                candidate_reason=result.candidate_reason,
             )
             out.append(rec)
         sample["regions"] = out

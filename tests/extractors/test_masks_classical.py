@@ -26,6 +26,9 @@ def disk_image(size: int = 256, center: tuple[int, int] = (120, 130), radius: in
 
 
 BOX = (72.0, 78.0, 100.0, 110.0)  # the disk (r=28) sits off-centre in a much larger box
+# The QC choice (qc_choice, on by default) assumes a tight box (its tightness feature): these loose
+# boxes test GrabCut/Otsu themselves; the choice is tested in tests/extractors/masks/test_classical_choice.py
+RAW = {"qc_choice": False}
 
 
 def ellipse_iou(image: np.ndarray, disk: np.ndarray) -> float:
@@ -37,7 +40,7 @@ def ellipse_iou(image: np.ndarray, disk: np.ndarray) -> float:
 def test_beats_the_ellipse_baseline_on_a_bright_disk(method: str, seed: int) -> None:
     image, disk = disk_image(seed=seed)
     baseline = ellipse_iou(image, disk)
-    result = ClassicalBoxMasker(method).predict(image, BOX)  # type: ignore[arg-type]
+    result = ClassicalBoxMasker(method, **RAW).predict(image, BOX)  # type: ignore[arg-type]
     assert result.method == method and result.flags == []
     iou = mask_iou(result.mask, disk)
     assert baseline < 0.5
@@ -49,24 +52,24 @@ def test_beats_the_ellipse_baseline_on_a_bright_disk(method: str, seed: int) -> 
 def test_colour_image_with_grabcut() -> None:
     image, disk = disk_image(seed=3)
     colour = np.stack([image, (image * 0.6).astype(np.uint8), image // 2], axis=-1)
-    result = ClassicalBoxMasker("grabcut").predict(colour, BOX)
+    result = ClassicalBoxMasker("grabcut", **RAW).predict(colour, BOX)
     assert mask_iou(result.mask, disk) > 0.85
 
 
 def test_dark_lesion_with_otsu_picks_the_inner_class() -> None:
     image, disk = disk_image(seed=4)
-    result = ClassicalBoxMasker("otsu").predict(255 - image, BOX)
+    result = ClassicalBoxMasker("otsu", **RAW).predict(255 - image, BOX)
     assert mask_iou(result.mask, disk) > 0.85
 
 
 def test_degenerate_falls_back_to_ellipse_with_flags() -> None:
-    flat = np.full((64, 64), 100, np.uint8)
-    result = ClassicalBoxMasker("otsu").predict(flat, (10, 10, 30, 20))
+    flat = np.full((64, 64), 100, np.uint8)  # without qc_choice (its fallback by QC score: tests/extractors/masks)
+    result = ClassicalBoxMasker("otsu", qc_choice=False).predict(flat, (10, 10, 30, 20))
     assert result.method == "ellipse"
     assert result.flags[0] == "fallback_ellipse" and "degenerate_empty" in result.flags
     assert result.mask.any()
     image, _ = disk_image(size=64, center=(32, 32), radius=20)
-    whole = ClassicalBoxMasker("grabcut").predict(image, (0, 0, 64, 64))  # no background to learn from
+    whole = ClassicalBoxMasker("grabcut", qc_choice=False).predict(image, (0, 0, 64, 64))  # no background to learn
     assert whole.method == "ellipse" and "fallback_ellipse" in whole.flags
 
 
@@ -121,5 +124,5 @@ def test_grabcut_on_a_large_box_works_on_a_reduced_copy() -> None:
     image, disk = disk_image(size=768, center=(360, 390), radius=84)
     box = (216.0, 234.0, 300.0, 330.0)  # the crop with context exceeds max_side: the reduced path runs
     baseline = mask_iou(ClassicalBoxMasker("ellipse").predict(image, box).mask, disk)
-    result = ClassicalBoxMasker("grabcut", max_side=128).predict(image, box)
+    result = ClassicalBoxMasker("grabcut", max_side=128, **RAW).predict(image, box)
     assert result.flags == [] and mask_iou(result.mask, disk) > max(0.85, baseline + 0.3)
