@@ -12,6 +12,7 @@ the best GT-free QC score) and `oracle` (the best selectable candidate by true D
 any choice among these candidates). Patients are split in sorted order, alternately, into a `tune` half and
 a `report` half; both are printed (tune only what the tune half shows).
 
+Multi-part targets (`MULTIPART`: both kidneys under one box) are scored in their own table.
 Prints Dice per organ and overall per method and half, and the Spearman rank correlation of the QC
 score with true Dice. `--fit` also prints QC weights refitted on the tune half (within-box least
 squares, as `extractors.masks.select.WEIGHTS` were made). The image is the 8-bit PNG as shipped
@@ -43,6 +44,9 @@ from extractors.masks.select import SELECTABLE  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "datasets" / "btcv_ct_slices"
 METHODS = ("box_fill", "ellipse", "grabcut", "sam", "sam_best", "chosen", "oracle")
+# derived multi-part targets, one box over several organs (issue 16's "two kidneys under one box"):
+# scored apart from the organ table, on the slices that hold every part
+MULTIPART = {"kidneys_both": ("kidney_left", "kidney_right")}
 
 
 def load_items(data: Path, limit: int | None) -> list[tuple[str, np.ndarray, np.ndarray]]:
@@ -66,10 +70,9 @@ def halves(names: list[str]) -> dict[str, str]:
 def score_image(gray: np.ndarray, lab: np.ndarray, organs: dict[str, str], predictor: Any) -> list[dict[str, Any]]:
     from extractors.masks.select import choose, qc_score
 
-    classes = [int(c) for c in np.unique(lab) if c != 0]
-    gts = [lab == c for c in classes]
+    names, gts = targets(lab, organs)
     boxes = np.stack([mask_box_xyxy(g) for g in gts])
-    sam_sets: list[list[Candidate]] = [[] for _ in classes]
+    sam_sets: list[list[Candidate]] = [[] for _ in names]
     if predictor is not None:
         from extractors.masks.sam.candidates import sam_candidates
 
@@ -77,13 +80,13 @@ def score_image(gray: np.ndarray, lab: np.ndarray, organs: dict[str, str], predi
         sam_sets = sam_candidates(predictor, enc, boxes, gray)
     grabcut = ClassicalBoxMasker("grabcut")
     rows = []
-    for c, gt, box, sam in zip(classes, gts, boxes, sam_sets, strict=True):
+    for organ, gt, box, sam in zip(names, gts, boxes, sam_sets, strict=True):
         cands = sam + classical_candidates(gray, box)
         features(cands, box)
         x, y = float(box[0]), float(box[1])
         stage_gc = grabcut.predict(gray, (x, y, float(box[2] - x), float(box[3] - y)))
         winner = choose(cands, box)
-        row: dict[str, Any] = {"organ": organs[str(c)], "grabcut": dice(stage_gc.mask, gt),
+        row: dict[str, Any] = {"organ": organ, "multipart": organ in MULTIPART, "grabcut": dice(stage_gc.mask, gt),
                                "chosen": dice(winner.mask, gt), "chosen_name": winner.name,
                                "qc_score": winner.score, "reason": winner.reason, "cands": {}}
         for cand in cands:
@@ -97,6 +100,18 @@ def score_image(gray: np.ndarray, lab: np.ndarray, organs: dict[str, str], predi
             row["sam_best"] = row["cands"][best]["dice"]
         rows.append(row)
     return rows
+
+
+def targets(lab: np.ndarray, organs: dict[str, str]) -> tuple[list[str], list[np.ndarray]]:
+    """Each organ of the label map, then each `MULTIPART` union whose parts are all present."""
+    classes = [int(c) for c in np.unique(lab) if c != 0]
+    names, gts = [organs[str(c)] for c in classes], [lab == c for c in classes]
+    ids = {v: int(k) for k, v in organs.items()}
+    for name, parts in MULTIPART.items():
+        if all(p in ids and (lab == ids[p]).any() for p in parts):
+            names.append(name)
+            gts.append(np.isin(lab, [ids[p] for p in parts]))
+    return names, gts
 
 
 def table(rows: list[dict[str, Any]], methods: tuple[str, ...]) -> str:
@@ -184,6 +199,8 @@ def main(argv: list[str] | None = None) -> int:
         for r in score_image(gray, lab, organs, predictor):
             rows.append({"image": name, "half": side[name], **r})
     elapsed = time.perf_counter() - t0
+    multi = [r for r in rows if r["multipart"]]
+    rows = [r for r in rows if not r["multipart"]]
     methods = tuple(m for m in METHODS if any(m in r for r in rows))
     for half in ("tune", "report"):
         rs = [r for r in rows if r["half"] == half]
@@ -198,11 +215,16 @@ def main(argv: list[str] | None = None) -> int:
         print("most below box fill: " + "; ".join(
             f"{r['organ']} {r['image']} {r['chosen']:.3f} vs {r['box_fill']:.3f} ({r['chosen_name']})"
             for r in worst))
+    for half in ("tune", "report"):
+        rs = [r for r in multi if r["half"] == half]
+        if rs:
+            print(f"\n== multi-part boxes, {half} half (not in the tables above) ==")
+            print(table(rs, methods))
     wins = defaultdict(int)
     for r in rows:
         wins[r["chosen_name"]] += 1
     print(f"\nchosen candidates: {dict(sorted(wins.items()))}")
-    print(f"{len(items)} images, {len(rows)} masks in {elapsed:.1f} s (CPU)")
+    print(f"{len(items)} images, {len(rows)} masks (+{len(multi)} multi-part) in {elapsed:.1f} s (CPU)")
     if args.fit and predictor is not None:
         print(f"QC weights refitted on the tune half: {fit_weights([r for r in rows if r['half'] == 'tune'])}")
     if args.dump:
