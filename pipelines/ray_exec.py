@@ -62,10 +62,14 @@ def report_batch(reporter: Reporter | None, label: str, batch: pa.Table, stats: 
     reporter.batch(label, key, stats)
 
 
+_STARTED_URL: dict[str, str | None] = {}  # GCS address -> dashboard URL of the Ray this process started
+
+
 def init_ray(cfg: PipelineConfig, address: str | None, log: Callable[[str], None] | None = None) -> str | None:
     """Connect to a cluster (--address, config, RAY_ADDRESS) or start a local Ray for this run.
-    Returns the Ray dashboard's URL when there is one (a cluster's, or a local one with `ray.dashboard`)."""
-    url = None
+    Returns the Ray dashboard's URL when there is one (a cluster's, or a local one with `ray.dashboard`);
+    the same URL again when this process started that Ray earlier (e.g. for planning's work)."""
+    url = _STARTED_URL.get(ray.get_runtime_context().gcs_address) if ray.is_initialized() else None
     if not ray.is_initialized():
         address = address or cfg.model.ray.address or os.environ.get("RAY_ADDRESS")
         env = {"env_vars": {"PYTHONHASHSEED": "0"}}
@@ -81,6 +85,8 @@ def init_ray(cfg: PipelineConfig, address: str | None, log: Callable[[str], None
                 log_to_driver=False,
             )
         url = getattr(info, "dashboard_url", None) or None
+        _STARTED_URL.clear()
+        _STARTED_URL[ray.get_runtime_context().gcs_address] = url
     configure_data_context(cfg.model.debug)
     if url and "://" not in url:
         url = f"http://{url}"
