@@ -22,7 +22,7 @@ from typing import Any
 import pyarrow as pa
 
 from pipelines.progress import Reporter
-from pipelines.stage import RunContext, Sample, Stage, is_transient
+from pipelines.stage import BatchStats, RunContext, Sample, Stage, is_transient
 from pipelines.writers.shard import write_shard
 from schemas.errors import RetryableError
 from schemas.tables import SAMPLE_SCHEMA
@@ -77,11 +77,14 @@ def run_chain(rows: list[Sample], stages: list[tuple[Stage, str]], chunk: int,
     for i in range(0, len(rows), max(1, chunk)):
         part = rows[i : i + max(1, chunk)]
         key = batch_key(part) if part else ""
+        done: list[tuple[str, BatchStats]] = []
         for stage, label in stages:
             part = run_rows(stage, part)
             normalize(part, changed_columns(type(stage)))
-            if reporter is not None and part:
-                reporter.batch(label, key, stage.last_batch)
+            if part:
+                done.append((label, stage.last_batch))
+        if reporter is not None and done:
+            reporter.batches(key, done)  # one actor call per chunk, whatever the number of stages
         out.extend(part)
     return out
 

@@ -55,6 +55,11 @@ class ProgressCounter:
             self.events.append({"event": "retries", "stage": stage, "retries": stats["retries"],
                                 "gave_up": stats["gave_up"], "errors": stats["errors"], "shards": stats["shards"]})
 
+    def report_batches(self, wave: int, key: str, stages: list[tuple[str, dict[str, Any]]]) -> None:
+        """One batch through several stages (a fused chain): one actor call instead of one per stage."""
+        for stage, stats in stages:
+            self.report_batch(wave, stage, key, stats)
+
     def report_shard(self, wave: int, stats: dict[str, Any]) -> None:
         if not self._first(wave, ("shard", stats["shard"])):
             return
@@ -83,6 +88,9 @@ class Reporter:
 
     def batch(self, stage: str, key: str, stats: BatchStats) -> None:
         self.actor.report_batch.remote(self.wave, stage, key, asdict(stats))  # fire and forget
+
+    def batches(self, key: str, stages: list[tuple[str, BatchStats]]) -> None:
+        self.actor.report_batches.remote(self.wave, key, [(s, asdict(st)) for s, st in stages])
 
     def shard(self, stats: dict[str, Any]) -> None:
         self.actor.report_shard.remote(self.wave, {k: stats[k] for k in ("shard", *SHARD_FIELDS[1:])})

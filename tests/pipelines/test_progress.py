@@ -140,6 +140,17 @@ def test_counter_counts_a_rerun_batch_once() -> None:
     assert c.snapshot()["stages"]["ingest.decode"]["rows"] == 11
 
 
+def test_one_call_for_a_chunk_through_a_fused_chain_counts_like_one_call_per_stage() -> None:
+    one, per_stage = ProgressCounter(), ProgressCounter()
+    stages = [("ingest.decode", batch(4, 1)), ("masks.classical", batch(4, 0, retries=1))]
+    for _ in range(2):  # the second time: the chunk's task re-ran
+        one.report_batches(0, "k1", stages)
+        for name, stats in stages:
+            per_stage.report_batch(0, name, "k1", stats)
+    assert one.snapshot() == per_stage.snapshot()
+    assert one.rerun_batches == 2 and one.stages["ingest.decode"]["rows"] == 4
+
+
 def snap_of(done: int, shards: int) -> dict[str, Any]:
     return {"stages": {"a.x": {"rows": done}}, "shards": {"shards": shards}}
 
