@@ -175,7 +175,8 @@ def main() -> None:
         res["ray_cpus"] = ray.cluster_resources().get("CPU")
         res["bare_pydicom_images_per_s"] = len(files) / bare_loop(files)
         for mode in args.modes.split(","):
-            pipeline(root / "data", root / f"out-warm-{mode}", mode, limit=8)  # warm up workers and imports
+            # warm up every worker's imports: one shard (32 images) per Ray CPU at least, twice over
+            pipeline(root / "data", root / f"out-warm-{mode}", mode, limit=64 * int(res["ray_cpus"]))
             runs = []
             for k in range(args.repeat):
                 with one_core():

@@ -10,13 +10,14 @@ from typing import Any
 import psutil
 
 MB = 1024 * 1024
+STORE_EVERY = 2  # object-store use every 2nd sample (1 s at the default interval)
 
 
 class RssSampler(threading.Thread):
-    """Peak RSS per pid of the raylet's descendants (Ray workers) and of this driver process, and the
-    peak object-store bytes in use, every `interval` seconds."""
+    """Peak RSS per pid of the raylet's descendants (Ray workers) and of this driver process every
+    `interval` seconds, and the peak object-store bytes in use every `STORE_EVERY` samples."""
 
-    def __init__(self, interval: float = 0.2) -> None:
+    def __init__(self, interval: float = 0.5) -> None:
         super().__init__(daemon=True)
         self.interval = interval
         self.peak: dict[int, tuple[str, int]] = {}
@@ -42,6 +43,7 @@ class RssSampler(threading.Thread):
         return int(total - ray.available_resources().get("object_store_memory", total))
 
     def run(self) -> None:
+        tick = 0
         while not self.stop.is_set():
             total = 0
             for proc in [self.me, *self.workers()]:
@@ -54,8 +56,10 @@ class RssSampler(threading.Thread):
                 if rss > self.peak.get(proc.pid, ("", 0))[1]:
                     self.peak[proc.pid] = (name, rss)
             self.peak_total = max(self.peak_total, total)
-            with contextlib.suppress(Exception):  # a sample missed while Ray starts or stops
-                self.peak_store = max(self.peak_store, self.store_used())
+            if tick % STORE_EVERY == 0:  # two GCS calls (sampling all at 0.2 s cost ~3.6% of a core)
+                with contextlib.suppress(Exception):  # a sample missed while Ray starts or stops
+                    self.peak_store = max(self.peak_store, self.store_used())
+            tick += 1
             self.stop.wait(self.interval)
 
     def report(self) -> dict[str, Any]:

@@ -8,7 +8,7 @@ CPU count: a fresh local Ray, a tiny run of the same chain (8 images) that start
 run again (its wall time is the fixed start-up every run pays, reported as a fraction of the full run),
 then one `run_pipeline` into a fresh output, timed; meanwhile a sampler reads
 the RSS of every process under the raylet (the Ray workers) and of the driver, and the object store's use,
-every 0.2 s. `--two-node`: the same on a 2-node cluster of two `ray start` processes (1 CPU each).
+every 0.5 s. `--two-node`: the same on a 2-node cluster of two `ray start` processes (1 CPU each).
 Printed: images/s, images/s per worker CPU, the scaling ratio, peak RSS per worker process, the peak
 total and object-store use; then one JSON summary line.
 """

@@ -185,7 +185,9 @@ def submit_tasks(tables: list[pa.Table], bound: list[tuple[BoundStage, str]], ct
     if gpus:
         opts["num_gpus"] = gpus
     task = ray.remote(chain_task).options(**opts)
-    return [task.remote(t, steps, ctx, chunk, reporter=reporter, **writer) for t in tables]
+    # largest shards first (LPT): a wave's small, partial shards end it, so its last task is short
+    order = sorted(tables, key=lambda t: -t.num_rows)
+    return [task.remote(t, steps, ctx, chunk, reporter=reporter, **writer) for t in order]
 
 
 def collect(refs: list[ray.ObjectRef]) -> list[Any]:
