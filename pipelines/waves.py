@@ -20,6 +20,9 @@ if TYPE_CHECKING:  # Ray is imported only when there is work (resuming a complet
     from pipelines.progress import ProgressTracker, ProgressView
 
 
+Submitted = tuple[int, int, float, Callable[[], list[dict[str, Any]]]]  # wave, rows, submitted at, result
+
+
 @dataclass
 class WavesOutcome:
     written: list[str]  # shards written by this run, in order
@@ -85,8 +88,8 @@ def run_all(cfg: PipelineConfig, pending: list[str], store: PlanStore, out_dir: 
     wave = cfg.model.ray.shards_per_wave
     block_rows = max(1, min(cfg.model.shard_size, 64))
     done: list[dict[str, Any]] = []
-    rows_done = 0
-    ahead: tuple[int, int, float, Callable[[], list[dict[str, Any]]]] | None = None
+    rows_done, last_end = 0, time.monotonic()
+    ahead: Submitted | None = None
     for n, i in enumerate([*range(0, len(pending), wave), None]):
         if i is not None:
             names = pending[i : i + wave]
@@ -98,15 +101,18 @@ def run_all(cfg: PipelineConfig, pending: list[str], store: PlanStore, out_dir: 
             del tables
         if ahead is not None:
             rows_done += ahead[1]
-            done.extend(end_wave(ahead, rows_done, len(done), tracker, runlog, log))
+            done.extend(end_wave(ahead, rows_done, len(done), tracker, runlog, log, last_end))
+            last_end = time.monotonic()
         ahead = started if i is not None else None
     return done
 
 
-def end_wave(wave: tuple[int, int, float, Callable[[], list[dict[str, Any]]]], rows_done: int, shards_done: int,
-             tracker: ProgressTracker, runlog: RunLog, log: Callable[[str], None]) -> list[dict[str, Any]]:
-    """Wait for a submitted wave's shards; settle its progress counters; log it."""
-    n, _, t, result = wave
+def end_wave(wave: Submitted, rows_done: int, shards_done: int, tracker: ProgressTracker, runlog: RunLog,
+             log: Callable[[str], None], last_end: float) -> list[dict[str, Any]]:
+    """Wait for a submitted wave's shards; settle its progress counters; log it (its seconds count from
+    its submission or the previous wave's end, whichever is later)."""
+    n, _, submitted, result = wave
+    t = max(submitted, last_end)
     stats = result()
     tracker.settle(rows_done, shards_done + len(stats))
     tracker.end_wave(n)
