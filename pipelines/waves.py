@@ -115,7 +115,8 @@ def end_wave(wave: Submitted, rows_done: int, shards_done: int, tracker: Progres
     t = max(submitted, last_end)
     stats = result()
     tracker.settle(rows_done, shards_done + len(stats))
-    tracker.end_wave(n)
+    if n:  # the next wave's reports count in the totals too, so the settle can end before this wave's last
+        tracker.end_wave(n - 1)  # report: keep its batch keys (a re-run counts once) until the next one ends
     for s in stats:
         log(f"  shard {s['shard']}: {s['written']} written, {s['quarantined']} quarantined")
     runlog.event("wave_end", wave=n, seconds=round(time.monotonic() - t, 3), shards=len(stats),
