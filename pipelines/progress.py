@@ -86,10 +86,8 @@ class Reporter:
     actor: Any
     wave: int
 
-    def batch(self, stage: str, key: str, stats: BatchStats) -> None:
-        self.actor.report_batch.remote(self.wave, stage, key, asdict(stats))  # fire and forget
-
     def batches(self, key: str, stages: list[tuple[str, BatchStats]]) -> None:
+        """One chunk through a fused chain's stages, in one fire-and-forget call."""
         self.actor.report_batches.remote(self.wave, key, [(s, asdict(st)) for s, st in stages])
 
     def shard(self, stats: dict[str, Any]) -> None:

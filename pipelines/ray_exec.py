@@ -1,10 +1,12 @@
-"""The Ray adapter: the stage chain becomes a few Ray Data operators, shards are written where they ran.
+"""The Ray adapter: the stage chain runs shard by shard, and each shard is written where it ran.
 
 The wave's input is one block per plan shard, and it stays one block to the end. Consecutive stateless
-stages fuse into one operator (Ray tasks running pipelines/chain.py over plain rows); a stateful stage
-(a model) is an actor pool of its own (`concurrency`). The shard writer runs in the last stateless
-operator (or as a task after a final actor pool), so pixels never go through a shuffle. Every operator
-asks for fractional CPUs, so a 2-core machine never starves (a deadlock seen with whole-CPU actors).
+stages fuse into one segment (pipelines/chain.py over plain rows); a chain of stateless stages only is
+one plain Ray task per shard. A stateful stage (a model) is a Ray Data actor pool of its own
+(`concurrency`), between Ray Data operators for the stateless segments. The shard writer runs in the
+last stateless segment (or as a task after a final actor pool), so pixels never go through a shuffle.
+Actor pools ask for fractional CPUs, so a 2-core machine never starves (a deadlock seen with whole-CPU
+actors).
 
 Each wrapper reports what it did to the run's progress counters (pipelines/progress.py) when given a
 `reporter` (progress.Reporter). Failures: a task that raises `RetryableError` (stage setup, a transient
@@ -15,7 +17,6 @@ a pool actor that died is restarted (Ray Data's default, kept) and its block re-
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import os
 import warnings
@@ -31,36 +32,10 @@ import ray.exceptions
 from pipelines.chain import ChainActor, Step, chain_task, write_task
 from pipelines.config import BoundStage, PipelineConfig
 from pipelines.progress import Reporter
-from pipelines.stage import BatchStats, RunContext, Stage
+from pipelines.stage import RunContext
 from pipelines.waves import stage_labels
 from schemas.errors import RetryableError
 from schemas.tables import SAMPLE_SCHEMA
-
-
-class StageActor:
-    """Hosts one stateful stage in a Ray actor: `setup()` runs once, then batches stream through."""
-
-    def __init__(self, stage_cls: type[Stage], params: Any, ctx: RunContext, label: str = "",
-                 reporter: Reporter | None = None) -> None:
-        self.stage = stage_cls(params, ctx)
-        self.stage.setup()
-        self.stage._ready = True
-        self.label, self.reporter = label or stage_cls.name, reporter
-
-    def __call__(self, batch: pa.Table) -> pa.Table:
-        out = self.stage.process_batch(batch)
-        report_batch(self.reporter, self.label, batch, self.stage.last_batch)
-        return out
-
-
-def report_batch(reporter: Reporter | None, label: str, batch: pa.Table, stats: BatchStats) -> None:
-    """Fire-and-forget: tell the progress counters about one batch (keyed, so a re-run counts once)."""
-    if reporter is None or batch.num_rows == 0:
-        return
-    keys = batch.column("sample_key")
-    key = hashlib.sha256(f"{keys[0]}|{keys[-1]}|{batch.num_rows}".encode()).hexdigest()[:16]
-    reporter.batch(label, key, stats)
-
 
 _STARTED_URL: dict[str, str | None] = {}  # GCS address -> dashboard URL of the Ray this process started
 
@@ -147,18 +122,26 @@ def segments(cfg: PipelineConfig) -> list[tuple[bool, list[tuple[BoundStage, str
     return out
 
 
+def segment_spec(bound: list[tuple[BoundStage, str]], ctx: RunContext,
+                 chunk: int) -> tuple[list[Step], int, dict[str, Any], int]:
+    """What a segment ships and asks for, however it runs: its steps, the rows per chunk (bounded by every
+    stage's batch size), its resources (the largest CPU/GPU request of its stages) and its retries
+    (bounded: Ray Data's own defaults retry forever)."""
+    steps = [Step(st.cls, st.params, label) for st, label in bound]
+    chunk = min([chunk, *(st.resources.batch_size for st, _ in bound)])
+    resources: dict[str, Any] = {"num_cpus": max(st.resources.num_cpus for st, _ in bound)}
+    gpus = max(st.resources.num_gpus for st, _ in bound)
+    if gpus:
+        resources["num_gpus"] = gpus
+    return steps, chunk, resources, max(0, ctx.retry_attempts - 1)
+
+
 def apply_segment(ds: ray.data.Dataset, stateful: bool, bound: list[tuple[BoundStage, str]], ctx: RunContext,
                   chunk: int, writer: dict[str, Any] | None, reporter: Reporter | None) -> ray.data.Dataset:
     """One Ray operator for a segment; each call gets one whole block (one shard, `batch_size=None`) and
     runs it `chunk` rows at a time through the segment's stages; `writer` fuses the shard writer in."""
-    retries = max(0, ctx.retry_attempts - 1)  # bounded: Ray Data's own defaults retry forever
-    steps = [Step(st.cls, st.params, label) for st, label in bound]
-    chunk = min([chunk, *(st.resources.batch_size for st, _ in bound)])
-    common: dict[str, Any] = {"batch_format": "pyarrow", "batch_size": None,
-                              "num_cpus": max(st.resources.num_cpus for st, _ in bound)}
-    gpus = max(st.resources.num_gpus for st, _ in bound)
-    if gpus:
-        common["num_gpus"] = gpus
+    steps, chunk, resources, retries = segment_spec(bound, ctx, chunk)
+    common: dict[str, Any] = {"batch_format": "pyarrow", "batch_size": None, **resources}
     args = {"steps": steps, "ctx": ctx, "chunk": chunk, "reporter": reporter, **(writer or {})}
     with remote_args_allowed():
         if stateful:  # a dead actor is restarted (max_restarts -1, Ray Data's default), its block re-run
@@ -176,15 +159,9 @@ def submit_tasks(tables: list[pa.Table], bound: list[tuple[BoundStage, str]], ct
     executor: it cost ~0.2 s of idle worker per block and its own start-up per wave, measured). Retries
     as in `apply_segment`: `RetryableError` and worker deaths, `retries.attempts - 1` times; a task's own
     exception reaches the driver as itself (as Ray Data's `raise_original_map_exception` did)."""
-    steps = [Step(st.cls, st.params, label) for st, label in bound]
-    chunk = min([chunk, *(st.resources.batch_size for st, _ in bound)])
-    opts: dict[str, Any] = {"num_cpus": max(st.resources.num_cpus for st, _ in bound),
-                            "max_retries": max(0, ctx.retry_attempts - 1), "retry_exceptions": [RetryableError],
-                            "scheduling_strategy": "SPREAD"}  # writers' I/O over the cluster's nodes
-    gpus = max(st.resources.num_gpus for st, _ in bound)
-    if gpus:
-        opts["num_gpus"] = gpus
-    task = ray.remote(chain_task).options(**opts)
+    steps, chunk, resources, retries = segment_spec(bound, ctx, chunk)
+    task = ray.remote(chain_task).options(**resources, max_retries=retries, retry_exceptions=[RetryableError],
+                                          scheduling_strategy="SPREAD")  # writers' I/O over the cluster's nodes
     # largest shards first (LPT): a wave's small, partial shards end it, so its last task is short
     order = sorted(tables, key=lambda t: -t.num_rows)
     return [task.remote(t, steps, ctx, chunk, reporter=reporter, **writer) for t in order]
