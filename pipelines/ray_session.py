@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
+from typing import Any
+
+import pyarrow as pa
 
 _launcher: list[Callable[[], object]] = []
 
@@ -30,3 +33,15 @@ def ensure_ray() -> None:
 
     if _launcher and not ray.is_initialized():
         _launcher[-1]()
+
+
+def map_blocks(fn: Callable[..., pa.Table], table: pa.Table, rows: int, num_cpus: float,
+               **kwargs: Any) -> list[dict[str, Any]]:
+    """`fn(block, **kwargs)` (an Arrow table in, an Arrow table out) over `table` in slices of `rows`, as
+    plain Ray tasks of `num_cpus` each on the run's Ray; the rows of every result, in `table`'s order."""
+    import ray
+
+    ensure_ray()
+    task = ray.remote(num_cpus=num_cpus)(fn)
+    refs = [task.remote(table.slice(i, rows), **kwargs) for i in range(0, table.num_rows, rows)]
+    return [r for t in ray.get(refs) for r in t.to_pylist()]

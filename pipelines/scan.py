@@ -117,15 +117,10 @@ def run_units(units: list[tuple[str, str, str]], ct_window: str, ray_above: int)
     if not units:
         return {}
     batch = pa.table({"unit": [u[0] for u in units], "kind": [u[1] for u in units], "payload": [u[2] for u in units]})
-    if len(units) > ray_above:  # plain Ray tasks of 64 files, a whole CPU each (hashing and decoding)
-        import ray
+    if len(units) > ray_above:  # Ray tasks of 64 files, a whole CPU each (hashing and decoding)
+        from pipelines.ray_session import map_blocks
 
-        from pipelines.ray_session import ensure_ray
-
-        ensure_ray()
-        task = ray.remote(num_cpus=1)(work_batch)
-        refs = [task.remote(batch.slice(i, 64), ct_window) for i in range(0, batch.num_rows, 64)]
-        rows = [r for t in ray.get(refs) for r in t.to_pylist()]
+        rows = map_blocks(work_batch, batch, 64, 1, ct_window=ct_window)
     else:
         rows = work_batch(batch, ct_window).to_pylist()
     return {r["unit"]: (r["value"], r["problem"]) for r in rows}

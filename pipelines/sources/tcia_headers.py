@@ -1,9 +1,9 @@
-"""DICOM header reads for the TCIA source: in the driver for a few files, else as Ray Data tasks.
+"""DICOM header reads for the TCIA source: in the driver for a few files, else as Ray tasks.
 
 A TCIA download holds hundreds of thousands of single-slice files (LIDC-IDRI: ~244k); the source needs
 each file's header (series UID, geometry, no pixels) before it can group and slice a series, about a
 millisecond a file. Up to `headers_ray_above` files the driver reads them; above, the same reads run as
-Ray Data tasks with fractional CPUs, where the workers are (like the pre-scan, pipelines/scan.py), and
+Ray tasks of half a CPU (`ray_session.map_blocks`, like the pre-scan's), where the workers are, and
 only the headers come back. Either way the result is the same: path → SliceHeader, or the BadInput
 that reading it raised (the source decides what that costs the series).
 """
@@ -22,7 +22,7 @@ from extractors.imaging.series import SliceHeader, read_slice_header
 from schemas.errors import BadInput
 
 HeaderOrProblem = SliceHeader | BadInput
-BLOCK_FILES = 256  # paths per Ray Data block (a task reads its block's headers)
+BLOCK_FILES = 256  # paths per Ray task (a task reads its block's headers)
 _TUPLES = {f.name for f in fields(SliceHeader) if "tuple" in str(f.type)}
 
 
@@ -34,7 +34,7 @@ def read_one(path: Path) -> HeaderOrProblem:
 
 
 def header_batch(batch: pa.Table) -> pa.Table:
-    """Ray Data map (or the driver): paths → the header as JSON, or the problem's kind and message."""
+    """A Ray task (or the driver): paths → the header as JSON, or the problem's kind and message."""
     out: dict[str, list[Any]] = {"path": [], "header": [], "kind": [], "message": []}
     for path in batch.column("path").to_pylist():
         got = read_one(Path(path))
@@ -62,13 +62,7 @@ def read_headers(paths: Sequence[Path], ray_above: int) -> dict[Path, HeaderOrPr
     """path → header or problem for every path; on Ray when there are more than `ray_above` paths."""
     if len(paths) <= ray_above:
         return {p: read_one(p) for p in paths}
-    import ray.data
+    from pipelines.ray_session import map_blocks
 
-    from pipelines.ray_session import ensure_ray
-
-    ensure_ray()
-    table = pa.table({"path": [str(p) for p in paths]})
-    blocks = [table.slice(i, BLOCK_FILES) for i in range(0, table.num_rows, BLOCK_FILES)]
-    rows = ray.data.from_arrow(blocks).map_batches(
-        header_batch, batch_format="pyarrow", batch_size=None, num_cpus=0.5).take_all()
+    rows = map_blocks(header_batch, pa.table({"path": [str(p) for p in paths]}), BLOCK_FILES, 0.5)
     return {Path(r["path"]): header_of_row(r) for r in rows}
