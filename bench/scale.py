@@ -31,7 +31,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.measure import RssSampler
+from bench.measure import sampled
 from pipelines.config import load_config
 from pipelines.run import run_pipeline
 from pipelines.samples.nih_cxr14 import write_nih_sample
@@ -59,16 +59,9 @@ def write_corpus_inputs(root: Path, repeat: int, shard_size: int, shards_per_wav
 
 def timed_run(config: Path, out: Path, address: str | None = None) -> tuple[Any, float, dict[str, Any]]:
     """One `run_pipeline`, timed, with the RSS / object-store sampler going."""
-    sampler = RssSampler()
-    sampler.start()
-    try:
-        t0 = time.perf_counter()
-        result = run_pipeline(load_config(config), out, address=address, log=lambda _m: None)
-        wall = time.perf_counter() - t0
-    finally:
-        sampler.stop.set()
-        sampler.join()
-    return result, wall, sampler.report()
+    t0 = time.perf_counter()
+    result, mem = sampled(run_pipeline, load_config(config), out, address=address, log=lambda _m: None)
+    return result, time.perf_counter() - t0, mem
 
 
 def run_with(cpus: int, config: Path, out: Path, address: str | None = None) -> dict[str, Any]:
