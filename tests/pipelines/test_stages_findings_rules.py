@@ -87,12 +87,12 @@ def test_label_sections_must_be_known_sections() -> None:
 def test_runs_as_a_ray_actor_pool(ray_session: None) -> None:
     import ray.data
 
-    from pipelines.ray_exec import StageActor
+    from pipelines.chain import ChainActor, Step
 
     table = pa.Table.from_pylist([sample("a"), sample("b")], schema=SAMPLE_SCHEMA)
-    ds = ray.data.from_arrow(table).map_batches(
-        StageActor, fn_constructor_kwargs={"stage_cls": FindingsRulesStage,
-                                           "params": FindingsRulesStage.Params(), "ctx": RunContext(salt="t")},
+    step = Step(FindingsRulesStage, FindingsRulesStage.Params(), FindingsRulesStage.name)
+    ds = ray.data.from_arrow(table).map_batches(  # the pipeline's actor pool host (pipelines/chain.py)
+        ChainActor, fn_constructor_kwargs={"steps": [step], "ctx": RunContext(salt="t"), "chunk": 8},
         concurrency=1, num_cpus=0.5, batch_format="pyarrow", batch_size=8,
     )
     rows = sorted(ds.take_all(), key=lambda r: r["sample_key"])
