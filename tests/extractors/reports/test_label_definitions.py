@@ -43,7 +43,22 @@ CASES = [
     ("Pleural scarring at the left base.", "Pleural_Thickening", 0),
     ("Blunting of the left costophrenic angle.", "Effusion", 0),  # an uncertain effusion (context rule "inside")
     ("Small left effusion with blunting of the costophrenic angle.", "Effusion", 1),
-    ("Mild congestive heart failure.", "Edema", 1),
+    # Edema: NegBio's ChestX-ray14 CUI list (edema, pulmonary edema) has no heart-failure, hypervolemia or Kerley-line
+    # concept; an edema word still counts beside them
+    ("Mild congestive heart failure.", "Edema", 0),
+    ("Findings consistent with CHF.", "Edema", 0),
+    ("Fluid overload.", "Edema", 0),
+    ("Kerley B lines.", "Edema", 0),
+    ("Septal lines at the bases.", "Edema", 0),
+    ("CHF with mild interstitial edema.", "Edema", 1),
+    ("Congestive heart failure with pulmonary edema.", "Edema", 1),
+    ("No CHF. Mild pulmonary edema.", "Edema", 1),
+    # "collapse" is the lung's (NegBio's Atelectasis phrase), not a vertebra's or an airway's
+    ("Left lower lobe collapse.", "Atelectasis", 1),
+    ("Vertebral body collapse.", "Atelectasis", 0),
+    ("Mild wedge collapse of T8.", "Atelectasis", 0),
+    ("Collapse of the vertebral body at L1.", "Atelectasis", 0),
+    ("Left lower lobe collapse. Mild wedge collapse of T8.", "Atelectasis", 1),
     ("Right lower lobe opacity, likely infection.", "Pneumonia", 1),  # anchored head
     ("Urothelial thickening associated with infection.", "Pneumonia", 0),
     ("Mass effect on the trachea.", "Mass", 0),  # unmention
@@ -85,6 +100,10 @@ BROADER = [
     ("Calcified granuloma in the right upper lobe.", "Nodule"),
     ("Scarring in the left apex.", "Fibrosis"),
     ("Calcified pleural plaques.", "Pleural_Thickening"),
+    ("Mild congestive heart failure.", "Edema"),
+    ("Findings consistent with CHF.", "Edema"),
+    ("Kerley B lines.", "Edema"),
+    ("Fluid overload.", "Edema"),
 ]
 
 
