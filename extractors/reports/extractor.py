@@ -100,13 +100,15 @@ class ReportFindingExtractor:
                                   confidence=CONFIDENCE["probable"])
             prev = out[-1] if out else None
             if (mention.laterality == "none" and prev is not None and prev.laterality != "none"
-                    and prev.sentence == mention.sentence and prev.certainty != "absent"):
-                # "left basilar opacity, likely atelectasis": the side carries over within a sentence
+                    and self.passes_side(prev, mention) and prev.sentence == mention.sentence
+                    and prev.certainty != "absent"):
+                # "left basilar opacity, likely atelectasis": a finding's side carries over within a sentence
                 mention = replace(mention, laterality=prev.laterality, flags=(*mention.flags, "side_inherited"))
             elif mention.laterality == "none" and doc[sent.start].lower_ in ANAPHORS:
                 # "Left lower lobe opacity. This likely represents pneumonia.": only an anaphoric subject carries
                 # the previous sentence's side over
-                before = [p for p in out if p.end <= doc[sent.start].idx and p.certainty != "absent"]
+                before = [p for p in out if p.end <= doc[sent.start].idx and p.certainty != "absent"
+                          and self.passes_side(p, mention)]
                 if before and before[-1].laterality != "none" and before[-1].sentence != mention.sentence:
                     mention = replace(mention, laterality=before[-1].laterality,
                                       flags=(*mention.flags, "side_anaphor"))
@@ -142,6 +144,17 @@ class ReportFindingExtractor:
             flags=tuple(sorted(set(flags))),
             confidence=assertion.confidence,
         )
+
+    def passes_side(self, source: Mention, target: Mention) -> bool:
+        """Whether `source`'s side may carry over to `target`: a finding's always; a device's only to a finding
+        of a sided site it sits in too ("left chest tube with small residual pneumothorax": the pleura), never
+        across organs ("left-sided pacemaker with mild cardiomegaly", "right PICC line, small effusion")."""
+        if source.kind == "finding":
+            return True
+        if source.code not in self.onto or target.code not in self.onto:
+            return False
+        shared = set(self.onto.get(source.code).sites) & set(self.onto.get(target.code).sites)
+        return any(site in self.onto and self.sided(site, "left") != site for site in shared)
 
     def locations(self, codes: list[str], laterality: str) -> tuple[str, ...]:
         """Anatomy codes, narrowed to the sided child where the side is known ("lung" + left → left_lung;

@@ -85,3 +85,41 @@ def test_recommendation_asserts_nothing(extractor: ReportFindingExtractor, text:
 def test_recommendation_after_a_finding_keeps_it(extractor: ReportFindingExtractor) -> None:
     text = "Right lower lobe pneumonia. Follow-up recommended to document resolution."
     assert positives(extractor, text) == {"Pneumonia"}
+
+
+PARTIAL_RESOLUTION = [
+    # (text, code, certainty): a partial resolution leaves the finding present; a complete one does not
+    ("Partially resolved pneumonia.", "pneumonia", "present"),
+    ("Pulmonary edema has nearly resolved.", "edema", "present"),
+    ("The left effusion has not resolved.", "pleural_effusion", "present"),
+    ("Left pleural effusion has not completely cleared.", "pleural_effusion", "present"),
+    ("Incomplete resolution of the right lower lobe pneumonia.", "pneumonia", "present"),
+    ("Partial resolution of left lower lobe atelectasis.", "atelectasis", "present"),
+    ("Left effusion has largely cleared.", "pleural_effusion", "present"),
+    ("Pneumonia has resolved.", "pneumonia", "absent"),
+    ("Interval resolution of the effusion.", "pleural_effusion", "absent"),
+    ("Near complete resolution of the pneumonia.", "pneumonia", "absent"),
+    ("Pneumonia, resolved.", "pneumonia", "absent"),
+]
+
+
+@pytest.mark.parametrize(("text", "code", "certainty"), PARTIAL_RESOLUTION)
+def test_partial_resolution_is_present(extractor: ReportFindingExtractor, text: str, code: str, certainty: str) -> None:
+    assert only(extractor.extract(text), code).certainty == certainty
+
+
+DEVICE_SIDES = [
+    # (text, finding code, laterality): a device's side reaches only a finding of a sided site it sits in too
+    ("Left-sided pacemaker with mild cardiomegaly.", "cardiomegaly", "none"),
+    ("Right PICC line in place, small effusion.", "pleural_effusion", "none"),
+    ("Right internal jugular catheter, mild atelectasis.", "atelectasis", "none"),
+    ("Left chest tube in place, with small residual pneumothorax.", "pneumothorax", "left"),
+    ("Right pigtail catheter with a small residual effusion.", "pleural_effusion", "right"),
+    ("Left basilar opacity, likely atelectasis.", "atelectasis", "left"),  # a finding's side still carries over
+]
+
+
+@pytest.mark.parametrize(("text", "code", "side"), DEVICE_SIDES)
+def test_device_side_reaches_its_own_site_only(extractor: ReportFindingExtractor, text: str, code: str,
+                                               side: str) -> None:
+    assert only(extractor.extract(text), code).laterality == side
