@@ -32,6 +32,10 @@ CASES = [
     ("The heart size is enlarged.", "Cardiomegaly", 1),
     ("The heart is borderline in size.", "Cardiomegaly", 1),
     ("Borderline cardiomegaly.", "Cardiomegaly", 1),
+    ("The heart is large.", "Cardiomegaly", 1),
+    ("The heart size remains mildly large.", "Cardiomegaly", 1),
+    ("The heart is not large.", "Cardiomegaly", 0),
+    ("No increase in heart size.", "Cardiomegaly", 0),
     ("Small hiatal hernia.", "Hernia", 1),
     # exclude_phrase rows: NegBio's No Finding / not-in-cxr14 words filed under one of the 14 nodes by the ontology
     ("Volume loss in the left lower lobe.", "Atelectasis", 0),
