@@ -123,3 +123,21 @@ DEVICE_SIDES = [
 def test_device_side_reaches_its_own_site_only(extractor: ReportFindingExtractor, text: str, code: str,
                                                side: str) -> None:
     assert only(extractor.extract(text), code).laterality == side
+
+
+HEDGES_AFTER = [
+    # (text, code, certainty): the labeler's suspect/possible/consider hedges as predicates after their target
+    ("Mild atelectasis is suspected.", "atelectasis", "uncertain"),
+    ("Pneumonia is a possibility.", "pneumonia", "uncertain"),
+    ("Early pneumonia is a consideration.", "pneumonia", "uncertain"),
+    ("Small pleural effusions are also possible.", "pleural_effusion", "uncertain"),
+    ("Atelectasis is also considered.", "atelectasis", "uncertain"),
+    ("Pneumothorax is considered unlikely.", "pneumothorax", "absent"),  # negation wins
+    ("Opacity in the right base, atelectasis favored over pneumonia.", "pneumonia", "uncertain"),
+    ("There is a right lower lobe pneumonia.", "pneumonia", "present"),
+]
+
+
+@pytest.mark.parametrize(("text", "code", "certainty"), HEDGES_AFTER)
+def test_hedge_after_its_target(extractor: ReportFindingExtractor, text: str, code: str, certainty: str) -> None:
+    assert only(extractor.extract(text), code).certainty == certainty
