@@ -35,6 +35,10 @@ CASES = [
     ("The heart is large.", "Cardiomegaly", 1),
     ("The heart size remains mildly large.", "Cardiomegaly", 1),
     ("The heart is not large.", "Cardiomegaly", 0),
+    ("Lungs: No infiltrate. Heart: Enlarged.", "Cardiomegaly", 1),
+    ("Heart: Mildly enlarged.", "Cardiomegaly", 1),
+    ("Heart: not enlarged.", "Cardiomegaly", 0),
+    ("Heart: normal size. Lungs: clear.", "Cardiomegaly", 0),
     ("No increase in heart size.", "Cardiomegaly", 0),
     ("Small hiatal hernia.", "Hernia", 1),
     # exclude_phrase rows: NegBio's No Finding / not-in-cxr14 words filed under one of the 14 nodes by the ontology
