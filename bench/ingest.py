@@ -13,7 +13,9 @@ Modes (each: a warm-up run, then `repeat` loop/pipeline pairs):
   loop plus the same scan work.
 The pipeline plans, writes Parquet + tar shards and a manifest besides, which the loops do not.
 For ingest, the same-work loop is also run split over one plain process per Ray CPU (no Ray): the
-ratio the cores themselves allow, so pipeline/pool is what Ray and medground cost. Also printed: a
+ratio the cores themselves allow, so pipeline/pool is what Ray and medground cost. Every mode also
+runs medground's own chain (stages, records, writer: `chain_task` per plan shard) on one core without
+Ray: pipeline/that is the parallel efficiency of the same program (x2 = perfect). Also printed: a
 bare `pydicom.dcmread(path).pixel_array` loop, per-stage busy seconds, peak RSS per Ray worker and of
 the driver, and peak object-store use (bench/measure.py).
 """
@@ -36,16 +38,20 @@ import pydicom
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import pyarrow as pa
+
 from bench.measure import sampled
 from extractors.imaging.dicom import read_dicom
 from extractors.imaging.encode import encode_png, phash
 from extractors.imaging.intensity import to_uint8
-from pipelines.chain import changed_columns, normalize
+from pipelines.chain import Step, chain_task, changed_columns, normalize
 from pipelines.config import parse_config
 from pipelines.plan import build_plan
 from pipelines.run import run_pipeline
 from pipelines.samples.rsna_pneumonia import CASES, write_rsna_sample
 from pipelines.stage import RunContext
+from pipelines.waves import stage_labels
+from schemas.tables import SAMPLE_SCHEMA
 
 
 def make_dataset(root: Path, n: int, size: int) -> list[Path]:
@@ -135,6 +141,21 @@ def chain_loop(root: Path) -> tuple[float, int]:
     return time.perf_counter() - t0, len(rows)
 
 
+def own_loop(root: Path, mode: str, out: Path) -> tuple[float, int]:
+    """medground itself without Ray: every shard of the plan through `chain_task` (stages, records,
+    de-identification, Parquet + tar writer) in this process, one core. pipeline/this is the parallel
+    efficiency of the distributed run proper (the same program on 1 vs 2 CPUs); planning not timed."""
+    cfg = parse_config(bench_config(root, mode))
+    shards = sorted(build_plan(cfg, "bench").shards.items())
+    ctx = RunContext(salt="bench", run_id=cfg.fingerprint())
+    steps = [Step(st.cls, st.params, label) for st, label in zip(cfg.stages, stage_labels(cfg), strict=True)]
+    tables = [(name, pa.Table.from_pylist(rows, schema=SAMPLE_SCHEMA)) for name, rows in shards]
+    t0 = time.perf_counter()
+    for name, table in tables:
+        chain_task(table, steps, ctx, 64, str(out), {name: table.num_rows})
+    return time.perf_counter() - t0, sum(t.num_rows for _, t in tables)
+
+
 def scan_loop(files: list[Path]) -> float:
     """What the pre-scan adds per file: its content hash, and a decode + render for the pHash."""
     t0 = time.perf_counter()
@@ -186,15 +207,17 @@ def main() -> None:
                         t_loop, n = same_work_loop(files), len(files)
                         if mode == "scan":
                             t_loop += scan_loop(files)
+                    t_own, n_own = own_loop(root / "data", mode, root / f"own-{mode}-{k}")
                 t_pipe, info = pipeline(root / "data", root / f"out-{mode}-{k}", mode)
-                extra = {}
+                extra = {"own_loop_images_per_s": round(n_own / t_own, 2), "efficiency_ratio": round(t_own / t_pipe, 3)}
                 if mode == "ingest":  # the same work on plain processes, one per Ray CPU: the cores' ceiling
                     t_pool = pool_loop(files, int(res["ray_cpus"]))
-                    extra = {"pool_images_per_s": round(n / t_pool, 2), "pool_ratio": round(t_loop / t_pool, 3)}
+                    extra.update({"pool_images_per_s": round(n / t_pool, 2), "pool_ratio": round(t_loop / t_pool, 3)})
                 runs.append({"loop_images_per_s": round(n / t_loop, 2), "pipeline_images_per_s": round(n / t_pipe, 2),
                              "ratio": round(t_loop / t_pipe, 3), "pipeline_s": round(t_pipe, 2), **extra, **info})
                 ceiling = (f" (a {int(res['ray_cpus'])}-process pool without Ray: {extra['pool_ratio']:.2f}x)"
-                           if extra else "")
+                           if "pool_ratio" in extra else "")
+                ceiling += f"; vs medground's own chain on one core without Ray: {extra['efficiency_ratio']:.2f}x"
                 print(f"{mode} #{k}: pipeline {n / t_pipe:.1f} images/s vs one-core loop {n / t_loop:.1f} images/s "
                       f"= {t_loop / t_pipe:.2f}x{ceiling}; peak RSS per worker {info['peak_rss_per_worker_mb']} MB "
                       f"({info['worker_processes']} processes), driver {info['peak_rss_driver_mb']} MB, "
@@ -206,7 +229,8 @@ def main() -> None:
         ray.shutdown()
     for mode, m in res["modes"].items():
         print(f"{mode}: pipeline/one-core-loop ratio median {m['median_ratio']:.2f}x over {len(m['runs'])} run(s) "
-              f"({', '.join(str(r['ratio']) for r in m['runs'])})")
+              f"({', '.join(str(r['ratio']) for r in m['runs'])}); pipeline/own-chain-one-core "
+              f"({', '.join(str(r['efficiency_ratio']) for r in m['runs'])})")
     if args.json:
         args.json.write_text(json.dumps(res, indent=1))
 
