@@ -1,7 +1,7 @@
 """Weak-mask quality on real CT: Dice of every box-prompted method against expert organ masks.
 
     python bench/masks_quality.py [--data ../shared/datasets/btcv_ct_slices] [--limit N]
-                                  [--dump rows.json] [--no-sam] [--fit]
+                                  [--dump rows.json] [--no-sam] [--fit] [--encode-cache DIR]
 
 Data: `btcv_ct_slices/` (27 abdominal CT slices, one per patient, 235 organ masks; see its README
 in ../shared/datasets). The prompt of each organ is the tight box of its GT mask (x1/y1 exclusive).
@@ -16,12 +16,15 @@ Multi-part targets (`MULTIPART`: both kidneys under one box) are scored in their
 Prints Dice per organ and overall per method and half, and the Spearman rank correlation of the QC
 score with true Dice. `--fit` also prints QC weights refitted on the tune half (within-box least
 squares, as `extractors.masks.select.WEIGHTS` were made). The image is the 8-bit PNG as shipped
-(already windowed: no second window).
+(already windowed: no second window). `--encode-cache DIR` (development only, e.g. /tmp/...):
+LiteMedSAM embeddings of every encoder input (whole images and crops) are kept there by content
+hash, so a rerun decodes only (never point it at the repository; embeddings are not committed).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import time
@@ -173,6 +176,32 @@ def _mean(rows: list[dict[str, Any]], key: str) -> float:
     return float(np.mean(vals)) if vals else float("nan")
 
 
+def cached_encoder(predictor: Any, cache: Path) -> Any:
+    """`predictor` whose `encode` keeps each embedding in `cache` by a hash of the input pixels."""
+    import torch
+
+    from extractors.masks.sam.frame import frame_for
+    from extractors.masks.sam.predictor import EncodedImage
+
+    cache.mkdir(parents=True, exist_ok=True)
+    encode, size = predictor.encode, predictor.backbone.image_size
+
+    def cached(images: list[np.ndarray]) -> list[Any]:
+        out: list[Any] = []
+        for img in images:
+            path = cache / f"{hashlib.sha1(img.tobytes() + repr(img.shape).encode()).hexdigest()}.pt"
+            if path.is_file():
+                out.append(EncodedImage(frame_for(img.shape[0], img.shape[1], size), torch.load(path)))
+                continue
+            enc = encode([img])[0]
+            torch.save(enc.embedding, path)
+            out.append(enc)
+        return out
+
+    predictor.encode = cached
+    return predictor
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -180,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dump", type=Path, default=None, help="write every region's candidates and features")
     ap.add_argument("--no-sam", action="store_true", help="classical methods only (no torch)")
     ap.add_argument("--fit", action="store_true", help="print QC weights refitted on the tune half")
+    ap.add_argument("--encode-cache", type=Path, default=None, help="dev only: keep embeddings here (/tmp)")
     args = ap.parse_args(argv)
     if not (args.data / "images").is_dir():
         print(f"no data at {args.data} (see ../shared/datasets/README.md)", file=sys.stderr)
@@ -191,6 +221,8 @@ def main(argv: list[str] | None = None) -> int:
         from extractors.masks.sam.predictor import BatchedSamPredictor
 
         predictor = BatchedSamPredictor(load_backbone("litemedsam", device="cpu"), cpu_threads=1)
+        if args.encode_cache is not None:
+            predictor = cached_encoder(predictor, args.encode_cache)
     items = load_items(args.data, args.limit)
     side = halves([n for n, _, _ in items])
     rows: list[dict[str, Any]] = []

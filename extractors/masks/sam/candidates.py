@@ -13,6 +13,14 @@ Added for the failure classes of issue 16 (each measured on the BTCV tune half, 
 Tried and dropped (bench/masks_quality.py, tune half): a majority of 8 jittered boxes (no gain),
 the union of the two half-box masks and SAM on each Otsu component's box (both lost: chosen where
 one organ fills the box); BTCV has no two-organ boxes, so multi-part targets remain unmeasured.
+Also dropped (tune / report chosen Dice with the candidate added and the QC weights refitted, vs
+0.834/0.806): SAM iterative refinement (the single mask's low-res logits fed back as the mask
+prompt with the same box: 0.839/0.802, a second round 0.835/0.800; the best multimask output
+refined: 0.834/0.801, its own mean Dice falls from 0.673 to 0.635-0.645: LiteMedSAM was trained
+without mask prompts), box + a positive point at the mask's distance-transform maximum (+ negative
+points at box corners outside it): 0.829/0.798 (LiteMedSAM was trained on boxes only), the mean of
+the original and flipped logits 0.835/0.808 and of sam/sam_x(/flip) logits 0.837/0.807 (each below
+`sam_flip` alone: 0.838/0.810).
 
 Every mask is cleared outside the prompt box (a tight box holds the whole object). All passes go
 through `BatchedSamPredictor`, so they keep its fixed pass shapes (batch invariance): a box's
@@ -63,12 +71,13 @@ def wants_crop(box: np.ndarray, enc: EncodedImage, image_size: int) -> bool:
 def sam_candidates(predictor: BatchedSamPredictor, enc: EncodedImage, boxes: np.ndarray,
                    image: np.ndarray | None = None) -> list[list[Candidate]]:
     """The SAM candidates of every (N, 4) xyxy box, in box order. With `image` (the array `enc`
-    encodes) small boxes also get the crop candidates."""
+    encodes) every box also gets `sam_flip` and small boxes the crop candidates."""
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
     h, w = enc.frame.height, enc.frame.width
     single = predictor.predict_boxes(enc, boxes)
     multi = predictor.predict_boxes(enc, boxes, multimask=True)
     wide = predictor.predict_boxes(enc, np.stack([grown(b, EXPAND, h, w) for b in boxes]))
+    flip = _flipped(predictor, boxes, image) if image is not None else None
     crops = _crop_candidates(predictor, enc, boxes, image) if image is not None else {}
     out: list[list[Candidate]] = []
     for i, box in enumerate(boxes):
@@ -76,9 +85,26 @@ def sam_candidates(predictor: BatchedSamPredictor, enc: EncodedImage, boxes: np.
         cands += [_cand(f"sam_m{k}", multi, i, k, box) for k in range(multi.masks.shape[1])]
         cands.append(_cand("sam_x", wide, i, 0, box))
         cands.append(_vote("sam_vote", cands))
+        if flip is not None:
+            cands.append(_cand("sam_flip", flip, i, 0, box))
         cands += crops.get(i, [])
         out.append(cands)
     return out
+
+
+def mirrored(boxes: np.ndarray, width: int) -> np.ndarray:
+    """xyxy (x1 exclusive) boxes of an image `width` wide → the same boxes in its left-right mirror."""
+    out = np.asarray(boxes, dtype=np.float64).reshape(-1, 4).copy()
+    out[:, [0, 2]] = width - out[:, [2, 0]]
+    return out
+
+
+def _flipped(predictor: BatchedSamPredictor, boxes: np.ndarray, image: np.ndarray) -> MaskBatch:
+    """Single masks of the mirrored boxes on the mirrored image (one encoder pass), mirrored back."""
+    mirror = np.ascontiguousarray(np.asarray(image)[:, ::-1])
+    fenc = predictor.encode([mirror])[0]
+    batch = predictor.predict_boxes(fenc, mirrored(boxes, mirror.shape[1]))
+    return MaskBatch(np.ascontiguousarray(batch.masks[..., ::-1]), batch.predicted_iou, batch.stability)
 
 
 def _crop_candidates(predictor: BatchedSamPredictor, enc: EncodedImage, boxes: np.ndarray,
