@@ -55,7 +55,8 @@ class SamParams(StageParams):
     box_iou_thresh: float = Field(0.5, ge=0.0, le=1.0)
     fallback_to_box: bool = True  # a mask that loses to filling its prompt box is replaced by it (flagged)
     # masks.sam_box: "candidates" chooses per box among LiteMedSAM's single/multimask/jittered-box
-    # outputs, their vote, an upsampled crop's outputs for small boxes, the ellipse and box fill by a
+    # outputs, their vote, the flipped image's output, an upsampled crop's outputs for small boxes,
+    # the ellipse and box fill by a
     # GT-free QC score (extractors/masks/select.py;
     # box fill is one of them, so `fallback_to_box` is not needed); "model": the decoder's one mask
     select: Literal["candidates", "model"] = "candidates"
