@@ -9,6 +9,15 @@ Added for the failure classes of issue 16 (each measured on the BTCV tune half, 
   pixels of the encoder input (small targets: adrenals, vessels), the model run again on a square
   crop around the box (`CROP_CONTEXT` of the box side on each side) resized to the encoder input,
   the masks mapped back: the encoder sees the target at several times the resolution.
+- `sam_flip`: the single output for the mirrored box on the horizontally flipped image, flipped
+  back (test-time augmentation: one extra encoder pass per image, shared by all its boxes, and one
+  decoder pass per box). LiteMedSAM is not mirror-symmetric on CT: on the BTCV tune half the flipped
+  pass alone scores mean Dice 0.730 against 0.673 for `sam` (report half 0.724 vs 0.715). CPU cost
+  (one torch thread, 16 BTCV regions after a warm-up image): 2.35 -> 2.71 s per region. Measured
+  and not kept: the flipped image's multimask outputs and grown box (all four added: tune 0.840,
+  report 0.818, but one tune organ below box fill at margins 0.02-0.05; `m2` alone 0.840/0.811,
+  never chosen on the tune half: a voter only) and a vertical flip (0.838/0.813, two tune organs
+  below box fill).
 
 Tried and dropped (bench/masks_quality.py, tune half): a majority of 8 jittered boxes (no gain),
 the union of the two half-box masks and SAM on each Otsu component's box (both lost: chosen where
