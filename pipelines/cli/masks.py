@@ -3,8 +3,9 @@ have boxes, through the same decoding, preprocessing and `masks.sam_box` stage a
 
 PROMPTS.csv columns: `item_id, image_path, box_x0, box_y0, box_x1, box_y1` (pixels of the original
 image, x1/y1 exclusive) and optionally `modality` (CT windowing, MR percentile clipping). Several
-rows may share an item_id (same image): their masks are united. Each image is decoded and
-encoded once per run, however many items or rows name it (one sample per image). Writes `<item_id>.png` (the image's
+rows may share an item_id (same image): their masks are united. Each image is decoded once and
+encoded once per view per run (as written, and mirrored for the `sam_flip` candidate under
+`--select candidates`), however many items or rows name it (one sample per image). Writes `<item_id>.png` (the image's
 size, 255 = mask) per item and `masks.csv` with each row's scores, QC flags and the candidate that
 won (`--select candidates`, the default; see extractors/masks/select.py). Rows or images that
 cannot be used are listed in `errors.csv`; the command exits 1 if any.
