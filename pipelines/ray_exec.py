@@ -166,9 +166,9 @@ def submit_tasks(tables: list[pa.Table], bound: list[tuple[BoundStage, str]], ct
     order = sorted(tables, key=lambda t: -t.num_rows)
     # what every task of the wave shares is pickled once, not once per task (measured: ~45% of the
     # driver's CPU at 20 tasks); Ray resolves top-level refs before the task runs
-    shared = {"steps": ray.put(steps), "ctx": ray.put(ctx), "expected": ray.put(writer["expected"])}
-    return [task.remote(to_ipc(t), shared["steps"], shared["ctx"], chunk, out_dir=writer["out_dir"],
-                        expected=shared["expected"], reporter=reporter) for t in order]
+    steps_ref, ctx_ref, expected_ref = ray.put(steps), ray.put(ctx), ray.put(writer["expected"])
+    return [task.remote(to_ipc(t), steps_ref, ctx_ref, chunk, out_dir=writer["out_dir"], expected=expected_ref,
+                        reporter=reporter) for t in order]
 
 
 def collect(refs: list[ray.ObjectRef]) -> list[Any]:
