@@ -45,7 +45,7 @@ from extractors.imaging.dicom import read_dicom
 from extractors.imaging.encode import encode_png, phash
 from extractors.imaging.intensity import to_uint8
 from pipelines.chain import Step, chain_task, changed_columns, normalize
-from pipelines.config import parse_config
+from pipelines.config import PipelineConfig, parse_config
 from pipelines.plan import build_plan
 from pipelines.run import run_pipeline
 from pipelines.samples.rsna_pneumonia import CASES, write_rsna_sample
@@ -126,11 +126,16 @@ def pool_loop(files: list[Path], procs: int) -> float:
         return time.perf_counter() - t0
 
 
+def planned(root: Path, mode: str) -> tuple[PipelineConfig, list[tuple[str, list[dict[str, Any]]]], RunContext]:
+    """The mode's config, its plan's shards (name, rows) in name order and the run context, as a run has."""
+    cfg = parse_config(bench_config(root, mode))
+    return cfg, sorted(build_plan(cfg, "bench").shards.items()), RunContext(salt="bench", run_id=cfg.fingerprint())
+
+
 def chain_loop(root: Path) -> tuple[float, int]:
     """The demo chain's stages over the plan's rows in this process, one core, nothing written."""
-    cfg = parse_config(bench_config(root, "chain"))
-    rows = [r for shard in build_plan(cfg, "bench").shards.values() for r in shard]
-    ctx = RunContext(salt="bench", run_id=cfg.fingerprint())
+    cfg, shards, ctx = planned(root, "chain")
+    rows = [r for _, shard in shards for r in shard]
     stages = [st.cls(st.params, ctx) for st in cfg.stages]
     t0 = time.perf_counter()
     for i in range(0, len(rows), 8):
@@ -145,9 +150,7 @@ def own_loop(root: Path, mode: str, out: Path) -> tuple[float, int]:
     """medground itself without Ray: every shard of the plan through `chain_task` (stages, records,
     de-identification, Parquet + tar writer) in this process, one core. pipeline/this is the parallel
     efficiency of the distributed run proper (the same program on 1 vs 2 CPUs); planning not timed."""
-    cfg = parse_config(bench_config(root, mode))
-    shards = sorted(build_plan(cfg, "bench").shards.items())
-    ctx = RunContext(salt="bench", run_id=cfg.fingerprint())
+    cfg, shards, ctx = planned(root, mode)
     steps = [Step(st.cls, st.params, label) for st, label in zip(cfg.stages, stage_labels(cfg), strict=True)]
     tables = [(name, pa.Table.from_pylist(rows, schema=SAMPLE_SCHEMA)) for name, rows in shards]
     t0 = time.perf_counter()
