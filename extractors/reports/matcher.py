@@ -9,7 +9,9 @@ its descendants are not matched: "normal" is derived from the absence of positiv
 row with expansion "-" is an unmention: matched (so longest-match hides the words inside it, "soft tissue
 edema" is not an edema mention) and then dropped. An anchored head (anchored_heads.tsv) is a bare word no
 phrase covers that becomes a mention when an anchor word precedes it in its sentence ("pleural fluid and
-thickening": the "thickening" is a pleural thickening).
+thickening": the "thickening" is a pleural thickening). A guarded head (guarded_heads.tsv) is a finding word
+dropped when the nearest cue word beside it is another organ's ("compression fracture of T12 with collapse",
+"subcutaneous air and emphysema in the neck").
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
-from extractors.reports.rules import abbreviations, anchored_heads, extra_phrases
+from extractors.reports.rules import GuardedHead, abbreviations, anchored_heads, extra_phrases, guarded_heads
 from schemas.ontology import Ontology
 
 MENTION_KINDS = ("finding", "device")
@@ -30,6 +32,8 @@ EXCLUDED_ROOTS = ("no_finding",)
 UNMENTION = "-"  # phrases.tsv expansion of a phrase that hides the finding words inside it
 _LAST_COMPACT: list[tuple[Doc, tuple[Doc | None, list[int]]] | None] = [None]  # (doc, its space-free copy)
 HEAD_KEY = "__anchored_head__"  # matcher key of the anchored heads (anchored_heads.tsv)
+GUARD_BACK, GUARD_AHEAD = 8, 6  # tokens a guarded head's cue is looked for before / after it
+GUARD_STOPS_AHEAD = frozenset({",", ";", ".", "and", "with", "but"})
 
 
 def match_skipping_spaces(matcher: PhraseMatcher, doc: Doc) -> list[tuple[int, int, int]]:
@@ -107,6 +111,13 @@ class OntologyPhraseMatcher:
             key = nlp.vocab.strings.add(HEAD_KEY)
             self.kinds[key] = (HEAD_KEY, "head")
             self.matcher.add(HEAD_KEY, list(nlp.tokenizer.pipe(sorted(self.heads))))
+        self.guards: dict[str, tuple[GuardedHead, str]] = {}  # head → (rule, the code it names)
+        for head, guard in guarded_heads().items():
+            code = onto.lookup(guard.expansion)
+            if code is None:
+                self._unresolved.append(guard.expansion)
+                continue
+            self.guards[head] = (guard, code)
         self.unresolved: list[str] = self._unresolved  # extra expansions the ontology does not know
 
     def forms(self, onto: Ontology) -> dict[str, str]:
@@ -140,9 +151,31 @@ class OntologyPhraseMatcher:
                 anchored = self.anchored(doc, sp.start)
                 if anchored is not None:
                     out.append(anchored)
-            elif kind != "unmention":
+            elif kind != "unmention" and not self.guarded(doc, sp.start, sp.end, code):
                 out.append(Match(sp.start, sp.end, code, kind))
         return out
+
+    def guarded(self, doc: Doc, start: int, end: int, code: str) -> bool:
+        """Whether the phrase [start, end) starts with a guarded head of its code whose nearest cue is a blocker:
+        before it in its sentence, else after it within its segment."""
+        rule = self.guards.get(doc[start].lower_)
+        if rule is None or rule[1] != code:
+            return False
+        guard = rule[0]
+        j = start - 1
+        while j >= 0 and start - j <= GUARD_BACK and not doc[j + 1].is_sent_start:
+            cue = guard.cue(doc[j].lower_)
+            if cue is not None:
+                return cue == "block"
+            j -= 1
+        for j in range(end, min(end + GUARD_AHEAD, len(doc))):
+            word = doc[j].lower_
+            if doc[j].is_sent_start or word in GUARD_STOPS_AHEAD:
+                break
+            cue = guard.cue(word)
+            if cue is not None:
+                return cue == "block"
+        return False
 
     def anchored(self, doc: Doc, i: int) -> Match | None:
         """The mention a bare head at token `i` names when one of its anchors precedes it in the sentence."""

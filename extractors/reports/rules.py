@@ -4,6 +4,8 @@
 - abbreviations.tsv: radiology abbreviations (short form, expansion as an ontology surface form);
 - anchored_heads.tsv: bare finding words read as a finding only after an anchor word in their sentence
   (head, anchors, expansion): "pleural fluid and thickening" → pleural thickening;
+- guarded_heads.tsv: finding words dropped when the nearest cue word beside them is another organ's
+  (head, expansion, blockers, releases): "compression fracture of T12 with collapse" is no atelectasis;
 - phrases.tsv: extra finding patterns (pattern, expansion), where `(a|b)` is a choice and `[a|b]` an
   optional choice, so "heart (is|appears) [mildly|markedly] enlarged" is six phrases.
 
@@ -94,6 +96,39 @@ def anchored_heads() -> dict[str, AnchoredHead]:
         if " " in head or head != head.lower() or head in out:
             raise ValueError(f"anchored head {head!r}: one lower-case token, defined once")
         out[head] = AnchoredHead(head, frozenset(a.strip() for a in anchors.split("|") if a.strip()), expansion)
+    return out
+
+
+@dataclass(frozen=True)
+class GuardedHead:
+    """A finding word (`head`, naming `expansion`) that is dropped when the nearest cue beside it is a blocker."""
+
+    head: str
+    expansion: str
+    blockers: frozenset[str]
+    blocker_patterns: tuple[re.Pattern[str], ...]
+    releases: frozenset[str]
+
+    def cue(self, token: str) -> str | None:
+        """The cue one lower-case token gives: "block", "release" or None."""
+        if token in self.releases:
+            return "release"
+        if token in self.blockers or any(p.fullmatch(token) for p in self.blocker_patterns):
+            return "block"
+        return None
+
+
+@cache
+def guarded_heads() -> dict[str, GuardedHead]:
+    """Head token (lower case) → its rule."""
+    out: dict[str, GuardedHead] = {}
+    for head, expansion, blockers, releases in read_tsv("guarded_heads.tsv", 4):
+        if " " in head or head != head.lower() or head in out:
+            raise ValueError(f"guarded head {head!r}: one lower-case token, defined once")
+        words = [w.strip() for w in blockers.split("|") if w.strip()]
+        out[head] = GuardedHead(head, expansion, frozenset(w for w in words if not w.startswith("re:")),
+                                tuple(re.compile(w[3:]) for w in words if w.startswith("re:")),
+                                frozenset(w.strip() for w in releases.split("|") if w.strip()))
     return out
 
 

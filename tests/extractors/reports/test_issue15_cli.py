@@ -38,6 +38,11 @@ CASES: list[tuple[str, str, str, set[str], dict[str, str]]] = [
     ("congestion", "Pulmonary vascular congestion.", "", set(), {}),
     ("soft_tissue_edema", "Soft tissue edema of the chest wall.", "", set(), {}),
     ("subcutaneous_emphysema", "Subcutaneous emphysema in the left chest wall.", "", set(), {}),
+    ("subcutaneous_air_and_emphysema", "Subcutaneous air and emphysema in the neck.", "", set(), {}),
+    ("vertebral_collapse", "Compression fracture of T12 with collapse.", "", set(), {}),
+    ("lobar_collapse", "", "Left lower lobe collapse.", {"Atelectasis"}, {"Atelectasis": "left"}),
+    # a post-negation inverted before its copula
+    ("inverted_negation", "No longer seen is the right effusion.", "", set(), {}),
     # misses
     ("heart_size_enlarged", "Heart size is enlarged.", "", {"Cardiomegaly"}, {"Cardiomegaly": "none"}),
     ("heart_borderline_in_size", "The heart is borderline in size.", "", {"Cardiomegaly"}, {}),

@@ -1,0 +1,72 @@
+"""Guarded heads (data/guarded_heads.tsv) and inverted post-negations: one case per rule, both ways
+(project-written unit cases, not evidence of accuracy)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from extractors.reports.extractor import ReportFindingExtractor
+from extractors.reports.labels import derive_labels
+from extractors.reports.rules import guarded_heads
+from schemas.ontology import load_ontology
+
+GUARDED = [
+    # (text, label, chestxray14 value): the nearest cue beside the head decides
+    ("Compression fracture of T12 with collapse.", "Atelectasis", 0),  # level token (re:) before
+    ("Compression deformity of L1 with partial collapse.", "Atelectasis", 0),
+    ("Vertebral fracture with collapse.", "Atelectasis", 0),
+    ("T7 vertebral body collapse.", "Atelectasis", 0),  # the anatomy phrase hid the unmention
+    ("Tracheal narrowing with collapse on expiration.", "Atelectasis", 0),
+    ("Collapse of the T12 vertebral body.", "Atelectasis", 0),  # cue after the head
+    ("Left lower lobe collapse.", "Atelectasis", 1),  # a release before it
+    ("Collapse of the left lower lobe.", "Atelectasis", 1),  # a release after it
+    ("Partial collapse.", "Atelectasis", 1),  # no cue: the lung reading
+    ("Compression fracture. Left lower lobe collapse.", "Atelectasis", 1),  # a cue in another sentence
+    ("T12 compression fracture and right lower lobe collapse.", "Atelectasis", 1),  # the nearest cue is the lobe
+    ("Subcutaneous air and emphysema in the neck.", "Emphysema", 0),
+    ("Emphysema in the soft tissues of the chest wall.", "Emphysema", 0),
+    ("Extensive subcutaneous emphysematous changes.", "Emphysema", 0),  # a phrase starting with the head
+    ("Mediastinal emphysema.", "Emphysema", 0),
+    ("Emphysema.", "Emphysema", 1),
+    ("Emphysematous changes in both upper lobes.", "Emphysema", 1),
+    ("Hyperinflated lungs with emphysema.", "Emphysema", 1),
+    ("Emphysema. Subcutaneous emphysema in the left chest wall.", "Emphysema", 1),
+    ("Severe emphysema with subcutaneous emphysema in the neck.", "Emphysema", 1),  # "with" ends the look ahead
+]
+
+
+@pytest.mark.parametrize(("text", "label", "value"), GUARDED)
+def test_guarded_head(extractor: ReportFindingExtractor, text: str, label: str, value: int) -> None:
+    assert derive_labels(extractor.extract(text), extractor.onto, "chestxray14")[label] == value
+
+
+def test_guarded_heads_are_well_formed() -> None:
+    onto = load_ontology()
+    rules = guarded_heads()
+    assert set(rules) >= {"collapse", "emphysema", "emphysematous"}
+    for rule in rules.values():
+        assert onto.lookup(rule.expansion) is not None
+        assert not rule.blockers & rule.releases
+        assert all(isinstance(p, re.Pattern) for p in rule.blocker_patterns)
+    assert rules["collapse"].cue("t12") == "block" and rules["collapse"].cue("lobe") == "release"
+    assert rules["collapse"].cue("the") is None
+
+
+INVERTED = [
+    # (text, code, certainty): a post-negation written before its copula, the finding after it
+    ("No longer seen is the right effusion.", "pleural_effusion", "absent"),
+    ("No longer visualized is the left pneumothorax.", "pneumothorax", "absent"),
+    ("Not identified are the previously noted nodules.", "nodule", "absent"),
+    ("No longer present is the left effusion.", "pleural_effusion", "absent"),
+    ("The right effusion is no longer seen.", "pleural_effusion", "absent"),  # the backward reading stays
+    ("Again seen is the right effusion.", "pleural_effusion", "present"),
+    ("No longer seen is the right effusion, but there is a new left pneumothorax.", "pneumothorax", "present"),
+]
+
+
+@pytest.mark.parametrize(("text", "code", "certainty"), INVERTED)
+def test_inverted_post_negation(extractor: ReportFindingExtractor, text: str, code: str, certainty: str) -> None:
+    found = [m for m in extractor.extract(text) if m.code == code]
+    assert found and {m.certainty for m in found} == {certainty}
