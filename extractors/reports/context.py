@@ -11,7 +11,12 @@ its scope:
   A coordinated list keeps the scope whole: in a disjunctive list ("no A, B or large C", "without A,
   large B, or C": an "or"/"nor" before the target or just after it) size/degree/side modifiers do not
   end it, and in a list of three or more ("no A, B and large C") size and side words do not; only change or
-  state words ("stable", "increased", "again") and verbs ("is") start a new assertion there;
+  state words ("stable", "increased", "again") and verbs ("is") start a new assertion there. Where the
+  punctuation is missing, a list closes at the item its last "or"/"nor"/"and" introduced: a finding written
+  right after that item with no comma or join is a new assertion ("no pneumothorax or effusion cardiomegaly"),
+  and so is a predicate holding its own verb ("no pneumothorax pleural effusion or consolidation the heart is
+  enlarged"), unless only function words ("the", "that", "evidence") stand between the trigger and it ("no
+  evidence that the heart is enlarged");
 - backward: before the trigger, up to a terminator, at most `BACKWARD_REACH` tokens, and across a
   comma only when the words after it form a list ("effusion, pneumothorax and edema have resolved");
 - clause: both ways within the trigger's clause, delimited by commas, colons and "with" ("atelectasis versus
@@ -27,6 +32,7 @@ uncertainty; "probable" hedges (likely, suggestive of) are uncertain with the fl
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from spacy.language import Language
@@ -64,6 +70,10 @@ SIZE_CUES = frozenset({
 # Nor do sides in such a list ("no pneumothorax, effusion, and right lower lobe consolidation").
 SIDE_CUES = frozenset({"left", "right", "bilateral", "bibasilar"})
 _VERBS = frozenset({"is", "are", "appears", "appear", "remains", "remain", "was", "were"})
+# The only words a forward trigger may reach a predicate target across ("no evidence that the heart is enlarged").
+PREDICATE_BRIDGE = frozenset({"the", "that", "whether", "of", "a", "an", "evidence", "sign", "signs", "indication",
+                              "findings", "to", "suggest"})
+_JOINS = frozenset({"or", "nor", "and", "and/or", ",", ";", "&"})
 _LIST_WORDS = frozenset({"and", "or", "nor"})
 _DISJUNCTIONS = frozenset({"or", "nor", "and/or"})
 _LIST_ENDS = frozenset({".", ";", ":", "with", "which", "that", "is", "are", "was", "were", "has", "have",
@@ -108,9 +118,10 @@ class ContextRules:
 
 
 def assert_mention(doc: Doc, start: int, end: int, sent: Span, triggers: list[Trigger],
-                   kind: str = "finding") -> Assertion:
+                   kind: str = "finding", others: Sequence[tuple[int, int]] = ()) -> Assertion:
     """The certainty of the target tokens [start, end) given the triggers of its document; REMOVED triggers
-    ("removed", "removal of") speak only of a target of kind "device"."""
+    ("removed", "removal of") speak only of a target of kind "device". `others`: the token spans of the other
+    mentions of the document (they close an unpunctuated list)."""
     local = [t for t in triggers if t.start >= sent.start and t.end <= sent.end
              and (t.rule.category != "REMOVED" or kind == "device")]
     terms = [t for t in local if t.rule.category == "TERMINATE"]
@@ -127,7 +138,7 @@ def assert_mention(doc: Doc, start: int, end: int, sent: Span, triggers: list[Tr
             if not blocked(trig.end, start, terms):
                 found.append(trig)
         elif trig.end <= start and direction in ("forward", "bidirectional"):
-            if reaches_forward(doc, trig.end, start, end, terms):
+            if reaches_forward(doc, trig.end, start, end, terms) and not closed_list(doc, trig.end, start, others):
                 found.append(trig)
         elif trig.start >= end and direction in ("backward", "bidirectional"):
             if reaches_backward(doc, end, trig.start, terms, closes_sentence(doc, trig.end, sent.end)):
@@ -148,11 +159,12 @@ def reaches_forward(doc: Doc, lo: int, start: int, end: int, terms: list[Trigger
     assertion after a comma/"and" comes first (see the module docstring for coordinated lists)."""
     if blocked(lo, start, terms):
         return False
+    if (any(doc[j].lower_ in _VERBS for j in range(start, end))
+            and not all(doc[i].lower_ in PREDICATE_BRIDGE or doc[i].is_space for i in range(lo, start))):
+        return False  # a predicate target is its own clause ("no effusion the heart is enlarged")
     breaks = [i for i in range(lo, start) if doc[i].lower_ in CLAUSE_BREAKS]
     if not breaks:
         return True
-    if any(doc[j].lower_ in _VERBS for j in range(start, end)):
-        return False
     hard = any(doc[i].lower_ in (":", "with") for i in breaks)
     disjunctive = not hard and is_disjunctive(doc, lo, start, end, terms)
     long_list = not hard and len(breaks) >= 2 and doc[breaks[-1]].lower_ in (",", "and")
@@ -167,6 +179,19 @@ def reaches_forward(doc: Doc, lo: int, start: int, end: int, terms: list[Trigger
         elif tail & NEW_CLAUSE_CUES:
             return False
     return True
+
+
+def closed_list(doc: Doc, lo: int, start: int, others: Sequence[tuple[int, int]]) -> bool:
+    """Whether, between token `lo` and the target at `start`, a list closed: a mention follows the last
+    "or"/"nor"/"and" and the target follows that mention with no comma or join between them."""
+    joins = [i for i in range(lo, start) if doc[i].lower_ in _LIST_WORDS or doc[i].lower_ == "and/or"]
+    if not joins:
+        return False
+    last = [(s, e) for s, e in others if joins[-1] < s and e <= start]
+    if not last:
+        return False
+    gap = range(max(e for _, e in last), start)
+    return not any(doc[i].lower_ in _JOINS for i in gap)
 
 
 def is_disjunctive(doc: Doc, lo: int, start: int, end: int, terms: list[Trigger]) -> bool:

@@ -87,7 +87,8 @@ class ReportFindingExtractor:
         alternatives = alternative_findings(doc, [m for m in matches if m.kind == "finding"],
                                             {i for a in anatomy for i in range(a.start, a.end)})
         own = [(m, sents[bisect_right(starts, m.start) - 1]) for m in matches if m.kind in MENTION_KINDS]
-        by_start = {m.start: self.mention(doc, m, sent, anatomy, triggers) for m, sent in own}
+        spans = [(m.start, m.end) for m, _ in own]
+        by_start = {m.start: self.mention(doc, m, sent, anatomy, triggers, spans) for m, sent in own}
         negations = [t.start for t in triggers if t.rule.category == "NEGATED"]
         for m, sent in own:
             mention = by_start[m.start]
@@ -115,8 +116,10 @@ class ReportFindingExtractor:
             out.append(mention)
         return out
 
-    def mention(self, doc: Doc, m: Match, sent: Span, anatomy: list[Match], triggers: list) -> Mention:
-        assertion = assert_mention(doc, m.start, m.end, sent, triggers, m.kind)
+    def mention(self, doc: Doc, m: Match, sent: Span, anatomy: list[Match], triggers: list,
+                spans: list[tuple[int, int]] | None = None) -> Mention:
+        others = [sp for sp in spans or () if sp[0] != m.start and sent.start <= sp[0] < sent.end]
+        assertion = assert_mention(doc, m.start, m.end, sent, triggers, m.kind, others)
         lo, hi = segment_of(doc, m.start, m.end, sent, {i for a in anatomy for i in range(a.start, a.end)})
         near = [a.code for a in anatomy if lo <= a.start and a.end <= hi]
         sides = [s for s in (self.onto.get(c).laterality for c in near) if s]

@@ -31,6 +31,9 @@ CASES: list[tuple[str, str, str, set[str], dict[str, str]]] = [
     ("list_no_no", "No pneumothorax, no large effusion.", "", set(), {}),
     ("list_new_assertion", "No pneumothorax, small left pleural effusion.", "", {"Effusion"}, {"Effusion": "left"}),
     ("list_new_degree", "No pneumothorax, moderate cardiomegaly.", "", {"Cardiomegaly"}, {"Cardiomegaly": "none"}),
+    ("unpunctuated_list", "No pneumothorax pleural effusion or consolidation the heart is enlarged", "",
+     {"Cardiomegaly"}, {}),
+    ("unpunctuated_closed_list", "No pneumothorax or effusion cardiomegaly", "", {"Cardiomegaly"}, {}),
     # label definitions (NegBio's ChestX-ray14 concepts, MeSH coding)
     ("granuloma", "Calcified granuloma in the right upper lobe.", "", set(), {}),
     ("scarring", "Right lower lobe scarring.", "", set(), {}),
