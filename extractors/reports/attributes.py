@@ -3,7 +3,8 @@
 The segment of a mention is the stretch of its sentence around it bounded by commas, semicolons,
 "and", "with", "but" (and the sentence): "small LEFT pleural effusion and right basilar atelectasis"
 gives the effusion "left" and the atelectasis "right". Anatomy locations come from the anatomy
-mentions the matcher found in the same segment (see extractor.py).
+mentions the matcher found in the same segment (see extractor.py). A weak side word ("retrocardiac" → left,
+"diffuse" → bilateral; data/weak_sides.tsv) counts only when no side word or sided anatomy is in the segment.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import re
 from dataclasses import dataclass
 
 from spacy.tokens import Doc, Span
+
+from extractors.reports.rules import weak_sides
 
 SEGMENT_BREAKS = frozenset({",", ";", "and", "with", "but", "however", "although", "while", "whereas", "."})
 LEFT = frozenset({"left", "lt", "l-sided", "left-sided", "sinistral"})
@@ -102,7 +105,8 @@ def side_stretch(doc: Doc, lo: int, hi: int, places: set[int] | frozenset[int]) 
 
 
 def laterality_of(words: list[str], anatomy_sides: list[str], code_plural: bool) -> str:
-    """left/right/bilateral from side words, sided anatomy, and plural paired structures."""
+    """left/right/bilateral from side words, sided anatomy, weak side words (weak_sides.tsv: only when nothing
+    else names a side) and plural paired structures."""
     sides = set(anatomy_sides)
     for w in words:
         if w in LEFT:
@@ -115,6 +119,9 @@ def laterality_of(words: list[str], anatomy_sides: list[str], code_plural: bool)
         return "bilateral"
     if sides:
         return sides.pop()
+    weak = {side for w in words if (side := weak_sides().get(w))}  # "retrocardiac opacity": left
+    if weak:
+        return "bilateral" if "bilateral" in weak or {"left", "right"} <= weak else weak.pop()
     if code_plural or any(w in PAIRED_PLURALS for w in words):
         return "bilateral"
     return "none"

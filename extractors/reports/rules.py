@@ -6,6 +6,8 @@
   (head, anchors, expansion): "pleural fluid and thickening" → pleural thickening;
 - guarded_heads.tsv: finding words dropped when the nearest cue word beside them is another organ's
   (head, expansion, blockers, releases): "compression fracture of T12 with collapse" is no atelectasis;
+- weak_sides.tsv: words that give a finding a side only when nothing else in its segment does ("retrocardiac"
+  → left, "diffuse" → bilateral);
 - phrases.tsv: extra finding patterns (pattern, expansion), where `(a|b)` is a choice and `[a|b]` an
   optional choice, so "heart (is|appears) [mildly|markedly] enlarged" is six phrases.
 
@@ -96,6 +98,20 @@ def anchored_heads() -> dict[str, AnchoredHead]:
         if " " in head or head != head.lower() or head in out:
             raise ValueError(f"anchored head {head!r}: one lower-case token, defined once")
         out[head] = AnchoredHead(head, frozenset(a.strip() for a in anchors.split("|") if a.strip()), expansion)
+    return out
+
+
+WEAK_SIDE_VALUES = ("left", "right", "bilateral")
+
+
+@cache
+def weak_sides() -> dict[str, str]:
+    """Word (lower case) → the side it gives a finding when nothing else in its segment does."""
+    out: dict[str, str] = {}
+    for word, side, _why in read_tsv("weak_sides.tsv", 3):
+        if " " in word or word != word.lower() or word in out or side not in WEAK_SIDE_VALUES:
+            raise ValueError(f"weak side {word!r}: one lower-case token, defined once, side one of {WEAK_SIDE_VALUES}")
+        out[word] = side
     return out
 
 

@@ -44,6 +44,10 @@ CASES: list[tuple[str, str, str, set[str], dict[str, str]]] = [
     ("subcutaneous_air_and_emphysema", "Subcutaneous air and emphysema in the neck.", "", set(), {}),
     ("vertebral_collapse", "Compression fracture of T12 with collapse.", "", set(), {}),
     ("lobar_collapse", "", "Left lower lobe collapse.", {"Atelectasis"}, {"Atelectasis": "left"}),
+    # sides of retrocardiac and diffuse findings
+    ("retrocardiac", "", "Retrocardiac opacity consistent with atelectasis.", {"Atelectasis"},
+     {"Atelectasis": "left"}),
+    ("diffuse", "Diffuse interstitial fibrosis.", "", {"Fibrosis"}, {"Fibrosis": "bilateral"}),
     # a post-negation inverted before its copula
     ("inverted_negation", "No longer seen is the right effusion.", "", set(), {}),
     # misses
