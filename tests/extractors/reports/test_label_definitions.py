@@ -40,6 +40,11 @@ CASES = [
     ("Heart: not enlarged.", "Cardiomegaly", 0),
     ("Heart: normal size. Lungs: clear.", "Cardiomegaly", 0),
     ("No increase in heart size.", "Cardiomegaly", 0),
+    ("Heart size is unchanged, mildly enlarged.", "Cardiomegaly", 1),  # the predicate after a change word
+    ("The heart remains stable and enlarged.", "Cardiomegaly", 1),
+    ("Heart size is unchanged.", "Cardiomegaly", 0),
+    ("Heart size is at the upper limits of normal to mildly enlarged.", "Cardiomegaly", 1),  # borderline: probable
+    ("Heart size is at the upper limits of normal.", "Cardiomegaly", 0),
     ("Small hiatal hernia.", "Hernia", 1),
     # exclude_phrase rows: NegBio's No Finding / not-in-cxr14 words filed under one of the 14 nodes by the ontology
     ("Volume loss in the left lower lobe.", "Atelectasis", 0),
