@@ -5,7 +5,8 @@ PROMPTS.csv columns: `item_id, image_path, box_x0, box_y0, box_x1, box_y1` (pixe
 image, x1/y1 exclusive) and optionally `modality` (CT windowing, MR percentile clipping). Several
 rows may share an item_id (same image): their masks are united. Each image is decoded once and
 encoded once per view per run (as written, and mirrored for the `sam_flip` candidate under
-`--select candidates`), however many items or rows name it (one sample per image). Writes `<item_id>.png` (the image's
+`--select candidates` unless `--no-flip`; the mirrors in the same batched encoder passes as the
+images), however many items or rows name it (one sample per image). Writes `<item_id>.png` (the image's
 size, 255 = mask) per item and `masks.csv` with each row's scores, QC flags and the candidate that
 won (`--select candidates`, the default; see extractors/masks/select.py). Rows or images that
 cannot be used are listed in `errors.csv`; the command exits 1 if any.
@@ -47,6 +48,7 @@ def predict(
     batch_size: int = typer.Option(8, help="images per encoder batch"),
     fallback: bool = typer.Option(True, help="fill the box where the model loses to it (flagged)"),
     select: str = typer.Option("candidates", help="candidates (per-box choice by a GT-free QC score) | model"),
+    flip: bool = typer.Option(True, help="the sam_flip candidate: the model on the mirrored image too"),
 ) -> None:
     from pydantic import ValidationError
 
@@ -55,7 +57,7 @@ def predict(
     try:
         params = SamBoxMaskStage.Params(model=model, checkpoint=str(checkpoint) if checkpoint else None,
                                         device=device, encoder_batch=batch_size, fallback_to_box=fallback,
-                                        select=select)
+                                        select=select, flip=flip)
         stage = SamBoxMaskStage(params, RunContext(salt="cli"))
         stage.setup()
         stage._ready = True

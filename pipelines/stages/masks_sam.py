@@ -2,8 +2,10 @@
 
 Model stages (Ray actors: the model is loaded once per worker in `setup()`; torch is imported only
 there, with an install hint when it is missing — `masks.classical` is the CPU fallback). The
-images of a batch go through the encoder together (`encoder_batch` per pass on CUDA), then every
-prompt of an image is decoded against its one embedding (`decoder_batch` per pass on CUDA). Each
+images of a batch go through the encoder together (`encoder_batch` per pass on CUDA), and with them,
+in the same passes, the extra inputs of `masks.sam_box`'s candidates (the mirrored image for
+`sam_flip`, unless `flip` is off; the upsampled crops of small boxes), each input once; then every
+prompt of an image is decoded against its embeddings (`decoder_batch` per pass on CUDA). Each
 sample's regions are a function of that sample and the config alone, whatever shares its batch
 (fixed pass shapes, pinned CPU threads, rounded scores: extractors/masks/sam/predictor.py), so a
 resumed or re-waved run writes the same bytes. Give the stage a GPU in the config
@@ -34,6 +36,7 @@ from schemas.errors import BadInput, ConfigError
 from schemas.tables import SAMPLE_SCHEMA
 
 if TYPE_CHECKING:
+    from extractors.masks.sam.candidates import Views
     from extractors.masks.sam.predictor import BatchedSamPredictor, EncodedImage
     from extractors.masks.sam.qc import QcThresholds
 
@@ -60,6 +63,9 @@ class SamParams(StageParams):
     # GT-free QC score (extractors/masks/select.py;
     # box fill is one of them, so `fallback_to_box` is not needed); "model": the decoder's one mask
     select: Literal["candidates", "model"] = "candidates"
+    # the `sam_flip` candidate (select=candidates): LiteMedSAM on the mirrored image, one more encoder
+    # input per image (in the same batched passes); off: not a candidate, the choice runs without it
+    flip: bool = Field(True, strict=True)
 
 
 class SamPointParams(SamParams):
@@ -109,17 +115,18 @@ class SamMaskStageBase(Stage):
             p.pred_iou_thresh, p.stability_thresh, p.min_area_frac, p.box_iou_thresh
         )
         self._encoded: dict[str, EncodedImage] = {}
+        self._views: dict[str, Views] = {}
 
     def process_batch(self, table: pa.Table) -> pa.Table:
         if not self._ready:
             self.setup()
             self._ready = True
         rows = table.to_pylist()
-        self._encoded = self._encode_rows(rows)
+        self._encoded, self._views = self._encode_rows(rows)
         try:
             out = [self._run_one(row) for row in rows]
         finally:
-            self._encoded = {}
+            self._encoded, self._views = {}, {}
         return pa.Table.from_pylist(out, schema=SAMPLE_SCHEMA)
 
     # ---- subclasses ---------------------------------------------------------------------------
@@ -130,6 +137,11 @@ class SamMaskStageBase(Stage):
     def new_regions(self, sample: Sample, image: np.ndarray, enc: EncodedImage) -> list[dict[str, Any]]:
         raise NotImplementedError
 
+    def extra_inputs(self, sample: Sample, image: np.ndarray) -> tuple[np.ndarray | None, dict[Any, np.ndarray]]:
+        """Encoder inputs besides the image that `new_regions` will need (a mirror; crops by window),
+        so the batch encodes them in its passes: none by default."""
+        return None, {}
+
     # ---- shared -------------------------------------------------------------------------------
     def process_sample(self, sample: Sample) -> Sample:
         if not self.wants(sample):
@@ -139,23 +151,48 @@ class SamMaskStageBase(Stage):
         sample["regions"] = [*sample["regions"], *self.new_regions(sample, image, enc)]
         return sample
 
-    def _encode_rows(self, rows: list[Sample]) -> dict[str, EncodedImage]:
-        """Encode the batch's images together; on any failure leave it to per-sample encoding."""
-        keys, images = [], []
+    def _encode_rows(self, rows: list[Sample]) -> tuple[dict[str, EncodedImage], dict[str, Views]]:
+        """Encode the batch's images and their extra inputs (`extra_inputs`) together, in the
+        predictor's fixed-shape passes, each input once; on any failure leave it to per-sample encoding."""
+        from extractors.masks.sam.candidates import Views
+
+        inputs: list[np.ndarray] = []
+        slots: list[tuple[str, Any]] = []  # (sample key, None | "mirror" | crop window) per input
         for row in rows:
             if row["status"] != "ok" or not self.wants(row):
                 continue
             try:
-                images.append(decode_image(row))
-                keys.append(row["sample_key"])
+                image = decode_image(row)
+                mirror, crops = self.extra_inputs(row, image)
             except BadInput:
                 continue  # process_sample raises it again and quarantines the sample
+            key = row["sample_key"]
+            inputs.append(image)
+            slots.append((key, None))
+            if mirror is not None:
+                inputs.append(mirror)
+                slots.append((key, "mirror"))
+            for win, crop in crops.items():
+                inputs.append(crop)
+                slots.append((key, win))
         try:
-            return dict(zip(keys, self.predictor.encode(images), strict=True))
+            encs = self.predictor.encode(inputs) if inputs else []
         except Exception:
             if self.ctx.debug:
                 raise
-            return {}
+            return {}, {}
+        encoded: dict[str, EncodedImage] = {}
+        views: dict[str, Views] = {}
+        for (key, slot), enc in zip(slots, encs, strict=True):
+            if slot is None:
+                encoded[key] = enc
+                continue
+            view = views.setdefault(key, Views())
+            if slot == "mirror":
+                view.mirror = enc
+            else:
+                view.crops[slot] = enc
+        return encoded, views
 
 
 def decode_image(sample: Sample) -> np.ndarray:
@@ -179,6 +216,11 @@ def _clip_or_none(box: np.ndarray, height: int, width: int) -> np.ndarray | None
         return clip_box(box, height, width)
     except ValueError:
         return None
+
+
+def _xyxy(region: dict[str, Any]) -> np.ndarray:
+    x, y, w, h = (float(region[k]) for k in ("box_x", "box_y", "box_w", "box_h"))
+    return np.array([x, y, x + w, y + h], dtype=np.float64)
 
 
 @register_stage
@@ -206,12 +248,28 @@ class SamBoxMaskStage(SamMaskStageBase):
         if not prompts:
             return []
         if self.params.select == "candidates":
-            return self._chosen_records(prompts, boxes, image, enc)
+            return self._chosen_records(prompts, boxes, image, enc, self._views.get(sample["sample_key"]))
         pred = self.predictor.predict_boxes(enc, np.stack(boxes))
         return self._records(prompts, boxes, pred)
 
+    def extra_inputs(self, sample: Sample, image: np.ndarray) -> tuple[np.ndarray | None, dict[Any, np.ndarray]]:
+        """select=candidates: the mirrored image (`flip`) and the crops of the small boxes."""
+        if self.params.select != "candidates":
+            return None, {}
+        from extractors.masks.sam.candidates import view_inputs
+
+        h, w = image.shape[:2]
+        # the prompt boxes as gt_prompts makes them (without decoding the GT masks); one this misses
+        # is encoded by sam_candidates itself
+        boxes = [b for b in (_clip_or_none(_xyxy(r), h, w) for r in sample["regions"]
+                             if r.get("origin") == "dataset_gt" and r.get("box_w") is not None) if b is not None]
+        if not boxes:
+            return None, {}
+        return view_inputs(image, np.stack(boxes), self.predictor.backbone.image_size, self.params.flip)
+
     def _chosen_records(
-        self, prompts: list[Any], boxes: list[np.ndarray], image: np.ndarray, enc: EncodedImage
+        self, prompts: list[Any], boxes: list[np.ndarray], image: np.ndarray, enc: EncodedImage,
+        views: Views | None = None,
     ) -> list[dict[str, Any]]:
         from extractors.masks.candidates import BOX_FILL, classical_candidates, features
         from extractors.masks.sam.candidates import sam_candidates
@@ -221,8 +279,8 @@ class SamBoxMaskStage(SamMaskStageBase):
 
         backbone = self.predictor.backbone
         out = []
-        for prompt, box, cands in zip(prompts, boxes, sam_candidates(self.predictor, enc, np.stack(boxes), image),
-                                      strict=True):
+        sam_sets = sam_candidates(self.predictor, enc, np.stack(boxes), image, self.params.flip, views)
+        for prompt, box, cands in zip(prompts, boxes, sam_sets, strict=True):
             cands = cands + classical_candidates(image, box)
             features(cands, box)
             choice = choose(cands, box)
@@ -259,6 +317,9 @@ class SamPointMaskStage(SamBoxMaskStage):
 
     def wants(self, sample: Sample) -> bool:
         return any(r["origin"] == "dataset_gt" and r["rle_counts"] is not None for r in sample["regions"])
+
+    def extra_inputs(self, sample: Sample, image: np.ndarray) -> tuple[np.ndarray | None, dict[Any, np.ndarray]]:
+        return None, {}  # point prompts decode against the image's embedding alone
 
     def new_regions(self, sample: Sample, image: np.ndarray, enc: EncodedImage) -> list[dict[str, Any]]:
         from extractors.masks.sam.prompts import gt_prompts, interior_point

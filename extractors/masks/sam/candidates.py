@@ -33,12 +33,15 @@ the original and flipped logits 0.835/0.808 and of sam/sam_x(/flip) logits 0.837
 
 Every mask is cleared outside the prompt box (a tight box holds the whole object). All passes go
 through `BatchedSamPredictor`, so they keep its fixed pass shapes (batch invariance): a box's
-candidates depend on its image and its box alone.
+candidates depend on its image and its box alone. The extra encoder inputs (mirror, crops:
+`view_inputs`) may come precomputed (`Views`): the SAM stages encode them in the batch's encoder
+passes beside the images; whatever is not given is encoded here, all in one `encode` call.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -73,29 +76,67 @@ def crop_window(box: np.ndarray, height: int, width: int) -> tuple[int, int, int
 
 def wants_crop(box: np.ndarray, enc: EncodedImage, image_size: int) -> bool:
     """Whether the box is small enough in the encoder input for the crop candidates."""
-    scale = image_size / max(enc.frame.height, enc.frame.width)
-    return max(box[2] - box[0], box[3] - box[1]) * scale < CROP_BELOW
+    return _small(box, enc.frame.height, enc.frame.width, image_size)
+
+
+def _small(box: np.ndarray, height: int, width: int, image_size: int) -> bool:
+    return max(box[2] - box[0], box[3] - box[1]) * image_size / max(height, width) < CROP_BELOW
+
+
+Window = tuple[int, int, int, int]
+
+
+@dataclass
+class Views:
+    """Embeddings of an image's extra encoder inputs (its mirror, the crops of its small boxes),
+    encoded beforehand: the SAM stages encode them in the same batched passes as the images."""
+
+    mirror: EncodedImage | None = None
+    crops: dict[Window, EncodedImage] = field(default_factory=dict)
+
+
+def view_inputs(image: np.ndarray, boxes: np.ndarray, image_size: int,
+                flip: bool = True) -> tuple[np.ndarray | None, dict[Window, np.ndarray]]:
+    """The extra encoder inputs `sam_candidates` needs for these (N, 4) xyxy boxes of `image`: its
+    left-right mirror (with `flip`) and the crop of every small box, by crop window (a window two
+    boxes share is one input)."""
+    img = np.asarray(image)
+    h, w = img.shape[:2]
+    mirror = np.ascontiguousarray(img[:, ::-1]) if flip else None
+    crops: dict[Window, np.ndarray] = {}
+    for box in np.asarray(boxes, dtype=np.float64).reshape(-1, 4):
+        if _small(box, h, w, image_size):
+            x0, y0, x1, y1 = win = crop_window(box, h, w)
+            crops.setdefault(win, np.ascontiguousarray(img[y0:y1, x0:x1]))
+    return mirror, crops
 
 
 def sam_candidates(predictor: BatchedSamPredictor, enc: EncodedImage, boxes: np.ndarray,
-                   image: np.ndarray | None = None) -> list[list[Candidate]]:
+                   image: np.ndarray | None = None, flip: bool = True,
+                   views: Views | None = None) -> list[list[Candidate]]:
     """The SAM candidates of every (N, 4) xyxy box, in box order. With `image` (the array `enc`
-    encodes) every box also gets `sam_flip` and small boxes the crop candidates."""
+    encodes) every box also gets `sam_flip` (unless `flip` is off) and small boxes the crop
+    candidates; their encoder inputs (`view_inputs`) come from `views` where it has them, the
+    others are encoded here (one `encode` call for all of them)."""
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
     h, w = enc.frame.height, enc.frame.width
     single = predictor.predict_boxes(enc, boxes)
     multi = predictor.predict_boxes(enc, boxes, multimask=True)
     wide = predictor.predict_boxes(enc, np.stack([grown(b, EXPAND, h, w) for b in boxes]))
-    flip = _flipped(predictor, boxes, image) if image is not None else None
-    crops = _crop_candidates(predictor, enc, boxes, image) if image is not None else {}
+    flip_batch, crops = None, {}
+    if image is not None:
+        extra = _views_of(predictor, image, boxes, flip, views or Views())
+        if flip and extra.mirror is not None:
+            flip_batch = _flipped(predictor, boxes, extra.mirror, w)
+        crops = _crop_candidates(predictor, enc, boxes, extra.crops)
     out: list[list[Candidate]] = []
     for i, box in enumerate(boxes):
         cands = [_cand("sam", single, i, 0, box)]
         cands += [_cand(f"sam_m{k}", multi, i, k, box) for k in range(multi.masks.shape[1])]
         cands.append(_cand("sam_x", wide, i, 0, box))
         cands.append(_vote("sam_vote", cands))
-        if flip is not None:
-            cands.append(_cand("sam_flip", flip, i, 0, box))
+        if flip_batch is not None:
+            cands.append(_cand("sam_flip", flip_batch, i, 0, box))
         cands += crops.get(i, [])
         out.append(cands)
     return out
@@ -108,30 +149,45 @@ def mirrored(boxes: np.ndarray, width: int) -> np.ndarray:
     return out
 
 
-def _flipped(predictor: BatchedSamPredictor, boxes: np.ndarray, image: np.ndarray) -> MaskBatch:
-    """Single masks of the mirrored boxes on the mirrored image (one encoder pass), mirrored back."""
-    mirror = np.ascontiguousarray(np.asarray(image)[:, ::-1])
-    fenc = predictor.encode([mirror])[0]
-    batch = predictor.predict_boxes(fenc, mirrored(boxes, mirror.shape[1]))
+def _views_of(predictor: BatchedSamPredictor, image: np.ndarray, boxes: np.ndarray, flip: bool,
+              given: Views) -> Views:
+    """`given` completed with the embeddings of the inputs it lacks (encoded together here)."""
+    mirror, crops = view_inputs(image, boxes, predictor.backbone.image_size, flip)
+    todo: list[tuple[Window | None, np.ndarray]] = []
+    if mirror is not None and given.mirror is None:
+        todo.append((None, mirror))
+    todo += [(win, arr) for win, arr in crops.items() if win not in given.crops]
+    encs = predictor.encode([arr for _, arr in todo]) if todo else []
+    out = Views(given.mirror, {win: given.crops[win] for win in crops if win in given.crops})
+    for (win, _), e in zip(todo, encs, strict=True):
+        if win is None:
+            out.mirror = e
+        else:
+            out.crops[win] = e
+    return out
+
+
+def _flipped(predictor: BatchedSamPredictor, boxes: np.ndarray, mirror: EncodedImage, width: int) -> MaskBatch:
+    """Single masks of the mirrored boxes on the mirrored image's embedding, mirrored back."""
+    batch = predictor.predict_boxes(mirror, mirrored(boxes, width))
     return MaskBatch(np.ascontiguousarray(batch.masks[..., ::-1]), batch.predicted_iou, batch.stability)
 
 
 def _crop_candidates(predictor: BatchedSamPredictor, enc: EncodedImage, boxes: np.ndarray,
-                     image: np.ndarray) -> dict[int, list[Candidate]]:
-    """Crop candidates of the small boxes, by box index (one encoder pass per crop)."""
+                     encs: dict[Window, EncodedImage]) -> dict[int, list[Candidate]]:
+    """Crop candidates of the small boxes, by box index, from their crops' embeddings."""
     h, w = enc.frame.height, enc.frame.width
-    small = [i for i, b in enumerate(boxes) if wants_crop(b, enc, predictor.backbone.image_size)]
-    if not small:
-        return {}
-    windows = [crop_window(boxes[i], h, w) for i in small]
-    encs = predictor.encode([np.ascontiguousarray(image[y0:y1, x0:x1]) for x0, y0, x1, y1 in windows])
     out: dict[int, list[Candidate]] = {}
-    for i, (x0, y0, _, _), cenc in zip(small, windows, encs, strict=True):
-        local = (boxes[i] - np.array([x0, y0, x0, y0], dtype=np.float64))[None]
+    for i, box in enumerate(boxes):
+        if not wants_crop(box, enc, predictor.backbone.image_size):
+            continue
+        x0, y0, _, _ = win = crop_window(box, h, w)
+        cenc = encs[win]
+        local = (box - np.array([x0, y0, x0, y0], dtype=np.float64))[None]
         single = _placed(predictor.predict_boxes(cenc, local), (h, w), x0, y0)
         multi = _placed(predictor.predict_boxes(cenc, local, multimask=True), (h, w), x0, y0)
-        cands = [_cand("sam_crop", single, 0, 0, boxes[i])]
-        cands += [_cand(f"sam_crop_m{k}", multi, 0, k, boxes[i]) for k in range(multi.masks.shape[1])]
+        cands = [_cand("sam_crop", single, 0, 0, box)]
+        cands += [_cand(f"sam_crop_m{k}", multi, 0, k, box) for k in range(multi.masks.shape[1])]
         cands.append(_vote("sam_crop_vote", cands))
         out[i] = cands
     return out

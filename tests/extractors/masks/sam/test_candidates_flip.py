@@ -47,3 +47,7 @@ def test_flip_candidate_lands_on_the_object(predictor: BatchedSamPredictor) -> N
     assert 0.0 <= by["sam_flip"].predicted_iou <= 1.5 and 0.0 <= by["sam_flip"].stability <= 1.0
     (without,) = sam_candidates(predictor, enc, box[None])  # no image: no flipped pass
     assert "sam_flip" not in {c.name for c in without}
+    (off,) = sam_candidates(predictor, enc, box[None], img, flip=False)  # flip off: no flipped pass
+    assert [c.name for c in off] == [c.name for c in with_image if c.name != "sam_flip"]
+    for a, b in zip(off, [c for c in with_image if c.name != "sam_flip"], strict=True):
+        assert np.array_equal(a.mask, b.mask)
