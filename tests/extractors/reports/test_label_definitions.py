@@ -46,6 +46,12 @@ CASES = [
     ("Heart size is at the upper limits of normal to mildly enlarged.", "Cardiomegaly", 1),  # borderline: probable
     ("Heart size is at the upper limits of normal.", "Cardiomegaly", 0),
     ("Small hiatal hernia.", "Hernia", 1),
+    ("Micronodules in both lungs.", "Nodule", 1),  # NegBio's "nodule" substring
+    ("No pulmonary micronodules.", "Nodule", 0),
+    ("Fluid in the minor fissure.", "Effusion", 1),  # an interlobar effusion
+    ("Small amount of fluid tracking into the right major fissure.", "Effusion", 1),
+    ("Fissural fluid on the right.", "Effusion", 1),
+    ("No fluid in the fissures.", "Effusion", 0),
     # exclude_phrase rows: NegBio's No Finding / not-in-cxr14 words filed under one of the 14 nodes by the ontology
     ("Volume loss in the left lower lobe.", "Atelectasis", 0),
     ("Left lower lobe atelectasis with volume loss.", "Atelectasis", 1),
