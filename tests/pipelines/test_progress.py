@@ -21,7 +21,16 @@ from typer.testing import CliRunner
 
 from pipelines.cli import app
 from pipelines.config import load_config
-from pipelines.progress import PlainProgressView, ProgressCounter, RichProgressView, make_view, progress_line
+from pipelines.progress import (
+    CounterHost,
+    PlainProgressView,
+    ProgressCounter,
+    ProgressTracker,
+    RichProgressView,
+    counter_host,
+    make_view,
+    progress_line,
+)
 from pipelines.runlog import RunLog, read_log
 from pipelines.samples.nih_cxr14 import write_nih_sample
 from pipelines.samples.rsna_pneumonia import PHI_VALUES, write_rsna_sample
@@ -149,6 +158,39 @@ def test_one_call_for_a_chunk_through_a_fused_chain_counts_like_one_call_per_sta
             per_stage.report_batch(0, name, "k1", stats)
     assert one.snapshot() == per_stage.snapshot()
     assert one.rerun_batches == 2 and one.stages["ingest.decode"]["rows"] == 4
+
+
+def test_host_keeps_each_runs_counters_apart_and_drops_a_closed_run() -> None:
+    host = CounterHost()
+    host.report_batches("run-a", 0, "k1", [("ingest.decode", batch(4))])
+    host.report_batches("run-b", 0, "k1", [("ingest.decode", batch(3))])  # same wave and key, other run
+    host.report_shard("run-b", 0, {"shard": "train-000000", "samples": 3, "written": 3, "quarantined": 0})
+    assert host.snapshot("run-a")["stages"]["ingest.decode"]["rows"] == 4
+    assert host.snapshot("run-b")["stages"]["ingest.decode"]["rows"] == 3
+    assert host.snapshot("run-a")["shards"]["shards"] == 0
+    host.forget("run-a", 0)
+    host.close("run-a")
+    assert set(host.runs) == {"run-b"}
+    assert host.snapshot("run-a")["stages"] == {}  # a new run of that name starts at zero
+
+
+@pytest.mark.ray
+def test_runs_of_one_session_share_one_counter_actor_and_a_dead_one_is_replaced(ray_session: None) -> None:
+    import ray
+
+    first, second = ProgressTracker(["a.x"], 4, 1), ProgressTracker(["a.x"], 4, 1)
+    assert first.actor == second.actor and first.run != second.run  # one actor process, two runs' counters
+    first.actor.report_batches.remote(first.run, 0, "k1", [("a.x", batch(4))])
+    second.actor.report_batches.remote(second.run, 0, "k1", [("a.x", batch(2))])
+    assert ray.get(first.actor.snapshot.remote(first.run))["stages"]["a.x"]["rows"] == 4
+    assert second.poll()["stages"]["a.x"]["rows"] == 2
+    first.stop(), second.stop()
+    assert ray.get(first.actor.ping.remote())  # stop() leaves the session's actor running
+    ray.kill(first.actor)
+    with pytest.raises(ray.exceptions.RayActorError):  # wait until Ray knows it is dead
+        ray.get(first.actor.ping.remote(), timeout=60)
+    replaced = counter_host()
+    assert replaced != first.actor and ray.get(replaced.ping.remote(), timeout=60)
 
 
 def snap_of(done: int, shards: int) -> dict[str, Any]:
