@@ -17,6 +17,8 @@ its scope:
   and so is a predicate holding its own verb ("no pneumothorax pleural effusion or consolidation the heart is
   enlarged"), unless only function words ("the", "that", "evidence") stand between the trigger and it ("no
   evidence that the heart is enlarged");
+- a forward trigger after a clause break opens its own scope: the nearer one speaks for what follows it
+  ("no effusion, possible pneumothorax": uncertain; "no A, no B, likely C": probable);
 - backward: before the trigger, up to a terminator, at most `BACKWARD_REACH` tokens, and across a
   comma only when the words after it form a list ("effusion, pneumothorax and edema have resolved");
 - clause: both ways within the trigger's clause, delimited by commas, colons and "with" ("atelectasis versus
@@ -138,7 +140,8 @@ def assert_mention(doc: Doc, start: int, end: int, sent: Span, triggers: list[Tr
             if not blocked(trig.end, start, terms):
                 found.append(trig)
         elif trig.end <= start and direction in ("forward", "bidirectional"):
-            if reaches_forward(doc, trig.end, start, end, terms) and not closed_list(doc, trig.end, start, others):
+            if (reaches_forward(doc, trig.end, start, end, terms) and not closed_list(doc, trig.end, start, others)
+                    and not reopened(doc, trig, start, local)):
                 found.append(trig)
         elif trig.start >= end and direction in ("backward", "bidirectional"):
             if reaches_backward(doc, end, trig.start, terms, closes_sentence(doc, trig.end, sent.end)):
@@ -179,6 +182,28 @@ def reaches_forward(doc: Doc, lo: int, start: int, end: int, terms: list[Trigger
         elif tail & NEW_CLAUSE_CUES:
             return False
     return True
+
+
+def reopened(doc: Doc, trig: Trigger, start: int, local: list[Trigger]) -> bool:
+    """Whether another trigger opening a clause (right after a comma/"and") comes before the target: the nearer
+    one speaks ("no effusion, possible pneumothorax"; "no A, no B, likely C"), while one inside the clause adds
+    to it ("no evidence to suggest pneumonia", "no focal, lobar consolidation to suggest pneumonia")."""
+    for t in local:
+        if (t is not trig and trig.end <= t.start and t.end <= start
+                and t.rule.category not in ("TERMINATE", "PSEUDO", "REMOVED")
+                and t.rule.direction in ("forward", "bidirectional", "sentence", "clause")
+                and opens_clause(doc, trig.end, t.start)):
+            return True
+    return False
+
+
+def opens_clause(doc: Doc, lo: int, i: int) -> bool:
+    """Whether token `i` (after `lo`) starts a clause: a comma/"and" right before it ("no A, possible B"; not the
+    "to suggest" of "no focal, lobar consolidation to suggest pneumonia")."""
+    j = i - 1
+    while j > lo and doc[j].is_space:
+        j -= 1
+    return j >= lo and doc[j].lower_ in CLAUSE_BREAKS
 
 
 def closed_list(doc: Doc, lo: int, start: int, others: Sequence[tuple[int, int]]) -> bool:

@@ -34,6 +34,9 @@ CASES: list[tuple[str, str, str, set[str], dict[str, str]]] = [
     ("unpunctuated_list", "No pneumothorax pleural effusion or consolidation the heart is enlarged", "",
      {"Cardiomegaly"}, {}),
     ("unpunctuated_closed_list", "No pneumothorax or effusion cardiomegaly", "", {"Cardiomegaly"}, {}),
+    ("reopened_scope", "No focal consolidation, no pneumothorax, small left effusion.", "", {"Effusion"},
+     {"Effusion": "left"}),
+    ("reopened_hedge", "No effusion, possible pneumothorax.", "", set(), {}),
     # label definitions (NegBio's ChestX-ray14 concepts, MeSH coding)
     ("granuloma", "Calcified granuloma in the right upper lobe.", "", set(), {}),
     ("scarring", "Right lower lobe scarring.", "", set(), {}),
