@@ -16,6 +16,7 @@ dropped when the nearest cue word beside it is another organ's ("compression fra
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +33,8 @@ EXCLUDED_ROOTS = ("no_finding",)
 UNMENTION = "-"  # phrases.tsv expansion of a phrase that hides the finding words inside it
 _LAST_COMPACT: list[tuple[Doc, tuple[Doc | None, list[int]]] | None] = [None]  # (doc, its space-free copy)
 HEAD_KEY = "__anchored_head__"  # matcher key of the anchored heads (anchored_heads.tsv)
+PLACEHOLDER = re.compile(r"X{3,}")  # a de-identification placeholder token
+PLACEHOLDER_HINT = "XXX"
 GUARD_BACK, GUARD_AHEAD = 8, 6  # tokens a guarded head's cue is looked for before / after it
 GUARD_STOPS_AHEAD = frozenset({",", ";", ".", "and", "with", "but"})
 
@@ -39,6 +42,8 @@ GUARD_STOPS_AHEAD = frozenset({",", ";", ".", "and", "with", "but"})
 def match_skipping_spaces(matcher: PhraseMatcher, doc: Doc) -> list[tuple[int, int, int]]:
     """`matcher(doc)` as (match id, start, end), where a run of spaces or one line break between words does
     not break a phrase ("negative   for", "pleural\neffusion" in hard-wrapped text); a blank line still does.
+    Nor does a de-identification placeholder ("XXXX", as de-identified report corpora write a removed word):
+    "the heart is XXXX enlarged" is read as "the heart is enlarged".
     Token indices are the original doc's; the space-free copy of the last doc seen is kept for the next
     matcher (the phrases, then the triggers), never stored on the doc."""
     last = _LAST_COMPACT[0]
@@ -47,6 +52,8 @@ def match_skipping_spaces(matcher: PhraseMatcher, doc: Doc) -> list[tuple[int, i
     else:
         spaces = [int(i) for i in np.flatnonzero(doc.to_array("IS_SPACE"))] if len(doc) else []
         drop = {i for i in spaces if doc[i].text.count("\n") < 2}
+        if PLACEHOLDER_HINT in doc.text:  # de-identification placeholders ("The heart is XXXX enlarged")
+            drop.update(t.i for t in doc if PLACEHOLDER.fullmatch(t.text))
         if drop:
             keep = [i for i in range(len(doc)) if i not in drop]
             compact = (Doc(doc.vocab, words=[doc[i].text for i in keep]), keep)
