@@ -37,6 +37,7 @@ CASES: list[tuple[str, str, str, set[str], dict[str, str]]] = [
     ("reopened_scope", "No focal consolidation, no pneumothorax, small left effusion.", "", {"Effusion"},
      {"Effusion": "left"}),
     ("reopened_hedge", "No effusion, possible pneumothorax.", "", set(), {}),
+    ("mimic", "Nodular density in the left lower lung, likely nipple shadow.", "", set(), {}),
     # label definitions (NegBio's ChestX-ray14 concepts, MeSH coding)
     ("granuloma", "Calcified granuloma in the right upper lobe.", "", set(), {}),
     ("scarring", "Right lower lobe scarring.", "", set(), {}),
