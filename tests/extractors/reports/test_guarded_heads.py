@@ -34,10 +34,27 @@ GUARDED = [
     ("Hyperinflated lungs with emphysema.", "Emphysema", 1),
     ("Emphysema. Subcutaneous emphysema in the left chest wall.", "Emphysema", 1),
     ("Severe emphysema with subcutaneous emphysema in the neck.", "Emphysema", 1),  # "with" ends the look ahead
+    ("Edema of the soft tissues of the chest wall.", "Edema", 0),  # an edema of soft tissue is not Edema
+    ("Subcutaneous tissue edema.", "Edema", 0),
+    ("Soft tissue swelling and edema in the neck.", "Edema", 0),
+    ("Anasarca with edema of the chest wall.", "Edema", 0),
+    ("Bowel wall edema.", "Edema", 0),
+    ("Mild edema in the lung bases.", "Edema", 1),
+    ("Edema.", "Edema", 1),
+    ("Mild pulmonary edema.", "Edema", 1),
+    ("Cardiomegaly with mild edema.", "Edema", 1),
+]
+
+MIMICS = [
+    # (text, label, value): what mimics a finding is not that finding; air in the pleural space is a pneumothorax
+    ("Skin fold at the right apex mimicking pneumothorax.", "Pneumothorax", 0),
+    ("Overlapping shadows simulating a nodule.", "Nodule", 0),
+    ("Small amount of air in the right pleural space.", "Pneumothorax", 1),
+    ("No air in the pleural space.", "Pneumothorax", 0),
 ]
 
 
-@pytest.mark.parametrize(("text", "label", "value"), GUARDED)
+@pytest.mark.parametrize(("text", "label", "value"), GUARDED + MIMICS)
 def test_guarded_head(extractor: ReportFindingExtractor, text: str, label: str, value: int) -> None:
     assert derive_labels(extractor.extract(text), extractor.onto, "chestxray14")[label] == value
 
@@ -45,7 +62,7 @@ def test_guarded_head(extractor: ReportFindingExtractor, text: str, label: str, 
 def test_guarded_heads_are_well_formed() -> None:
     onto = load_ontology()
     rules = guarded_heads()
-    assert set(rules) >= {"collapse", "emphysema", "emphysematous"}
+    assert set(rules) >= {"collapse", "emphysema", "emphysematous", "edema"}
     for rule in rules.values():
         assert onto.lookup(rule.expansion) is not None
         assert not rule.blockers & rule.releases

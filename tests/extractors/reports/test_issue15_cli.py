@@ -44,6 +44,7 @@ CASES: list[tuple[str, str, str, set[str], dict[str, str]]] = [
     ("hyperexpanded", "Hyperexpanded lungs.", "Hyperinflated lungs.", set(), {}),
     ("congestion", "Pulmonary vascular congestion.", "", set(), {}),
     ("soft_tissue_edema", "Soft tissue edema of the chest wall.", "", set(), {}),
+    ("edema_of_soft_tissues", "Edema of the soft tissues of the chest wall.", "", set(), {}),
     ("subcutaneous_emphysema", "Subcutaneous emphysema in the left chest wall.", "", set(), {}),
     ("subcutaneous_air_and_emphysema", "Subcutaneous air and emphysema in the neck.", "", set(), {}),
     ("vertebral_collapse", "Compression fracture of T12 with collapse.", "", set(), {}),
