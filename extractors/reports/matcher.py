@@ -37,6 +37,7 @@ PLACEHOLDER = re.compile(r"X{3,}")  # a de-identification placeholder token
 PLACEHOLDER_HINT = "XXX"
 GUARD_BACK, GUARD_AHEAD = 8, 6  # tokens a guarded head's cue is looked for before / after it
 GUARD_STOPS_AHEAD = frozenset({",", ";", ".", "and", "with", "but"})
+GUARD_STOPS_BACK = frozenset({",", ";", ".", "but"})  # "right chest wall tube, mild edema": the edema's own item
 
 
 def match_skipping_spaces(matcher: PhraseMatcher, doc: Doc) -> list[tuple[int, int, int]]:
@@ -164,13 +165,14 @@ class OntologyPhraseMatcher:
 
     def guarded(self, doc: Doc, start: int, end: int, code: str) -> bool:
         """Whether the phrase [start, end) starts with a guarded head of its code whose nearest cue is a blocker:
-        before it in its sentence, else after it within its segment."""
+        before it in its item (back to a comma, up to GUARD_BACK tokens), else after it within its segment."""
         rule = self.guards.get(doc[start].lower_)
         if rule is None or rule[1] != code:
             return False
         guard = rule[0]
         j = start - 1
-        while j >= 0 and start - j <= GUARD_BACK and not doc[j + 1].is_sent_start:
+        while (j >= 0 and start - j <= GUARD_BACK and not doc[j + 1].is_sent_start
+               and doc[j].lower_ not in GUARD_STOPS_BACK):
             cue = guard.cue(doc[j].lower_)
             if cue is not None:
                 return cue == "block"

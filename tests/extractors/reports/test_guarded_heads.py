@@ -43,6 +43,7 @@ GUARDED = [
     ("Edema.", "Edema", 1),
     ("Mild pulmonary edema.", "Edema", 1),
     ("Cardiomegaly with mild edema.", "Edema", 1),
+    ("Right chest wall drain in place, mild edema.", "Edema", 1),  # a comma ends the look back
 ]
 
 MIMICS = [
