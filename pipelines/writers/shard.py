@@ -12,6 +12,7 @@ import io
 import json
 import os
 import tarfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,20 +23,32 @@ from schemas.tables import TABLE_SCHEMAS
 
 PROGRESS_DIR = "_progress"
 SUB_UNITS = (("annotations", "annotation"), ("labels", "label"))
+NUL = b"\0"
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
+    atomic_write_chunks(path, [data])
+
+
+def atomic_write_chunks(path: Path, chunks: Iterable[bytes]) -> tuple[str, int]:
+    """Write the chunks to a temporary name, fsync, rename over `path`; (sha256 hex, bytes) of what
+    was written, hashed as it is written (no second pass over the bytes)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    digest, size = hashlib.sha256(), 0
     try:
         with open(tmp, "wb") as fh:
-            fh.write(data)
+            for chunk in chunks:
+                fh.write(chunk)
+                digest.update(chunk)
+                size += len(chunk)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     finally:
         if tmp.exists():
             tmp.unlink()
+    return digest.hexdigest(), size
 
 
 def parquet_bytes(rows: list[dict[str, Any]], schema: pa.Schema) -> bytes:
@@ -111,20 +124,38 @@ def sample_json(s: dict[str, Any]) -> bytes:
     return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
 
 
+def tar_members(ok: list[dict[str, Any]]) -> Iterator[tuple[bytes, bytes]]:
+    """(USTAR header block, data) per tar member, with fixed metadata: PNG then JSON per image."""
+    for s in ok:
+        key = s["image"]["image_id"]
+        for ext, data in (("png", s["image_png"]), ("json", sample_json(s))):
+            info = tarfile.TarInfo(f"{key}.{ext}")
+            info.size = len(data)
+            info.mtime = 0
+            info.mode = 0o644
+            info.uid = info.gid = 0
+            info.uname = info.gname = ""
+            yield info.tobuf(tarfile.USTAR_FORMAT, tarfile.ENCODING, "surrogateescape"), data
+
+
+def tar_chunks(ok: list[dict[str, Any]]) -> Iterator[bytes]:
+    """The shard's tar as a stream of pieces, byte for byte what `tarfile` writes (members padded to
+    512-byte blocks, two zero blocks, the whole padded to a 10240-byte record), so a shard's tar is
+    never held in memory whole (at shard_size 1000 of 1024² films: ~400 MB, twice over with BytesIO)."""
+    n = 0
+    for head, data in tar_members(ok):
+        pad = -len(data) % tarfile.BLOCKSIZE
+        yield head
+        yield data
+        if pad:
+            yield NUL * pad
+        n += len(head) + len(data) + pad
+    end = 2 * tarfile.BLOCKSIZE
+    yield NUL * (end + (-(n + end)) % tarfile.RECORDSIZE)
+
+
 def tar_bytes(ok: list[dict[str, Any]]) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as tar:
-        for s in ok:
-            key = s["image"]["image_id"]
-            for ext, data in (("png", s["image_png"]), ("json", sample_json(s))):
-                info = tarfile.TarInfo(f"{key}.{ext}")
-                info.size = len(data)
-                info.mtime = 0
-                info.mode = 0o644
-                info.uid = info.gid = 0
-                info.uname = info.gname = ""
-                tar.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
+    return b"".join(tar_chunks(ok))
 
 
 def write_shard(out_dir: Path, shard: str, samples: list[dict[str, Any]]) -> dict[str, Any]:
@@ -133,14 +164,12 @@ def write_shard(out_dir: Path, shard: str, samples: list[dict[str, Any]]) -> dic
     files: dict[str, dict[str, Any]] = {}
     for name, rows in tables.items():
         rel = f"tables/{name}/part-{shard}.parquet"
-        data = parquet_bytes(rows, TABLE_SCHEMAS[name])
-        atomic_write_bytes(out_dir / rel, data)
-        files[rel] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data), "rows": len(rows)}
+        sha, size = atomic_write_chunks(out_dir / rel, [parquet_bytes(rows, TABLE_SCHEMAS[name])])
+        files[rel] = {"sha256": sha, "bytes": size, "rows": len(rows)}
     if ok:  # a shard whose every image was quarantined has tables (the accounting) but no tar
         rel = f"shards/{shard}.tar"
-        data = tar_bytes(ok)
-        atomic_write_bytes(out_dir / rel, data)
-        files[rel] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data), "rows": len(ok)}
+        sha, size = atomic_write_chunks(out_dir / rel, tar_chunks(ok))
+        files[rel] = {"sha256": sha, "bytes": size, "rows": len(ok)}
     stats = {
         "shard": shard,
         "samples": len(samples),

@@ -1,13 +1,16 @@
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import tarfile
 from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
+import pytest
 
-from pipelines.writers.shard import completed_shards, write_shard
+from pipelines.writers.shard import completed_shards, sample_json, tar_bytes, write_shard
 from schemas.tables import IMAGE_SCHEMA, REGION_SCHEMA, empty_row
 
 
@@ -59,3 +62,32 @@ def test_region_rows_keep_schema(tmp_path: Path) -> None:
     write_shard(tmp_path, "val-000000", [sample("a")])
     regions = pq.read_table(tmp_path / "tables/regions/part-val-000000.parquet")
     assert regions.schema.equals(REGION_SCHEMA, check_metadata=False) and regions.num_rows == 1
+
+
+def tarfile_bytes(ok: list[dict[str, Any]]) -> bytes:
+    """The tar as the `tarfile` module writes it (what the writer did before streaming its pieces)."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        for s in ok:
+            for ext, data in (("png", s["image_png"]), ("json", sample_json(s))):
+                info = tarfile.TarInfo(f"{s['image']['image_id']}.{ext}")
+                info.size, info.mtime, info.mode, info.uid, info.gid, info.uname, info.gname = (
+                    len(data), 0, 0o644, 0, 0, "", "")
+                tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("png_sizes", [[3], [512, 1024], [511, 513, 10240 - 1024], [20_000, 7, 10_240]])
+def test_streamed_tar_is_what_tarfile_writes_and_its_hash_is_recorded(tmp_path: Path, png_sizes: list[int]) -> None:
+    ok = []
+    for i, n in enumerate(png_sizes):  # member sizes on, under and over the 512-byte block and 10240 record
+        s = sample(f"k{i}")
+        s["image_png"] = bytes(range(256)) * (n // 256) + bytes(n % 256)
+        ok.append(s)
+    expected = tarfile_bytes(sorted(ok, key=lambda r: r["sample_key"]))
+    assert tar_bytes(sorted(ok, key=lambda r: r["sample_key"])) == expected
+    stats = write_shard(tmp_path, "train-000000", ok)
+    tar = tmp_path / "shards/train-000000.tar"
+    assert tar.read_bytes() == expected
+    meta = stats["files"]["shards/train-000000.tar"]
+    assert meta == {"sha256": hashlib.sha256(expected).hexdigest(), "bytes": len(expected), "rows": len(ok)}
