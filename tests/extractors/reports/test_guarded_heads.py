@@ -44,6 +44,11 @@ GUARDED = [
     ("Mild pulmonary edema.", "Edema", 1),
     ("Cardiomegaly with mild edema.", "Edema", 1),
     ("Right chest wall drain in place, mild edema.", "Edema", 1),  # a comma ends the look back
+    ("Findings consistent with cystic fibrosis.", "Fibrosis", 0),  # a disease, not NegBio's fibrosis concept
+    ("Mediastinal fibrosis.", "Fibrosis", 0),
+    ("Pulmonary fibrosis.", "Fibrosis", 1),
+    ("Fibrosis in the upper lobes.", "Fibrosis", 1),
+    ("Cystic fibrosis with upper lobe fibrosis.", "Fibrosis", 1),
 ]
 
 MIMICS = [
@@ -63,7 +68,7 @@ def test_guarded_head(extractor: ReportFindingExtractor, text: str, label: str, 
 def test_guarded_heads_are_well_formed() -> None:
     onto = load_ontology()
     rules = guarded_heads()
-    assert set(rules) >= {"collapse", "emphysema", "emphysematous", "edema"}
+    assert set(rules) >= {"collapse", "emphysema", "emphysematous", "edema", "fibrosis"}
     for rule in rules.values():
         assert onto.lookup(rule.expansion) is not None
         assert not rule.blockers & rule.releases
