@@ -70,7 +70,7 @@ CASES = [
     ("Small effusion, pneumothorax has resolved.", "pleural_effusion", "present"),
     # a technique phrase is not a negation
     ("CT thorax without contrast: right lower lobe pneumonia.", "pneumonia", "present"),
-    ("MR brain with and without IV contrast shows a mass.", "mass", "present"),
+    ("CT chest with and without IV contrast shows a mass.", "mass", "present"),
     ("CT without contrast shows no pneumothorax.", "pneumothorax", "absent"),
     # NegEx conjunctions end a negation's scope (cause, source, a second assertion)
     ("No pleural effusion secondary to pneumonia.", "pneumonia", "present"),

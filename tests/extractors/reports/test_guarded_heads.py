@@ -49,6 +49,17 @@ GUARDED = [
     ("Pulmonary fibrosis.", "Fibrosis", 1),
     ("Fibrosis in the upper lobes.", "Fibrosis", 1),
     ("Cystic fibrosis with upper lobe fibrosis.", "Fibrosis", 1),
+    ("Thyroid nodule.", "Nodule", 0),  # another organ's nodule or mass
+    ("Nodule in the thyroid.", "Nodule", 0),
+    ("Liver nodules.", "Nodule", 0),
+    ("Left breast mass.", "Mass", 0),
+    ("MR brain with and without IV contrast shows a mass.", "Mass", 0),
+    ("Thyroid nodule and a right upper lobe nodule.", "Nodule", 1),
+    ("Right hilar mass.", "Mass", 1),
+    ("Mediastinal mass.", "Mass", 1),
+    ("Nodule.", "Nodule", 1),
+    ("Fatty infiltration of the liver.", "Infiltration", 0),
+    ("Infiltration in the right lower lobe.", "Infiltration", 1),
 ]
 
 MIMICS = [
@@ -68,7 +79,7 @@ def test_guarded_head(extractor: ReportFindingExtractor, text: str, label: str, 
 def test_guarded_heads_are_well_formed() -> None:
     onto = load_ontology()
     rules = guarded_heads()
-    assert set(rules) >= {"collapse", "emphysema", "emphysematous", "edema", "fibrosis"}
+    assert set(rules) >= {"collapse", "emphysema", "emphysematous", "edema", "fibrosis", "nodule", "mass"}
     for rule in rules.values():
         assert onto.lookup(rule.expansion) is not None
         assert not rule.blockers & rule.releases
