@@ -23,6 +23,10 @@ CASES = [
     ("No evidence to suggest pneumonia.", "pneumonia", "absent"),
     ("No findings to suggest pneumonia.", "pneumonia", "absent"),
     ("There is no focal, lobar consolidation to suggest bacterial pneumonia.", "pneumonia", "absent"),
+    # exception terminators end the negation (NegEx [CONJ]-style "except", "other than")
+    ("No consolidation with the exception of atelectasis at the base.", "atelectasis", "present"),
+    ("No new findings besides the known effusion.", "pleural_effusion", "present"),
+    ("No consolidation with the exception of atelectasis at the base.", "consolidation", "absent"),
 ]
 
 
