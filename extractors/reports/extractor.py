@@ -105,9 +105,11 @@ class ReportFindingExtractor:
                     and prev.certainty != "absent"):
                 # "left basilar opacity, likely atelectasis": a finding's side carries over within a sentence
                 mention = replace(mention, laterality=prev.laterality, flags=(*mention.flags, "side_inherited"))
-            elif mention.laterality == "none" and doc[sent.start].lower_ in ANAPHORS:
+            elif mention.laterality == "none" and (doc[sent.start].lower_ in ANAPHORS
+                                                   or relational(doc, sent.start, m.start)):
                 # "Left lower lobe opacity. This likely represents pneumonia.": only an anaphoric subject carries
-                # the previous sentence's side over
+                # the previous sentence's side over, or a relational word before the finding ("Left effusion.
+                # There is adjacent atelectasis.")
                 before = [p for p in out if p.end <= doc[sent.start].idx and p.certainty != "absent"
                           and self.passes_side(p, mention)]
                 if before and before[-1].laterality != "none" and before[-1].sentence != mention.sentence:
@@ -181,6 +183,21 @@ class ReportFindingExtractor:
 
 
 ANAPHORS = frozenset({"this", "these", "it", "they", "which"})  # sentence subjects pointing at the sentence before
+# Words before a finding that place it by the finding named just before ("adjacent atelectasis", "associated effusion")
+RELATIONAL = frozenset({"adjacent", "associated", "underlying", "accompanying", "overlying", "surrounding",
+                        "concomitant", "coexisting", "coexistent"})
+
+
+def relational(doc: Doc, lo: int, start: int) -> bool:
+    """Whether a relational word stands between the sentence start `lo` and the finding at token `start`, with no
+    comma between (the finding's own phrase: "there is adjacent mild atelectasis")."""
+    for i in range(start - 1, lo - 1, -1):
+        word = doc[i].lower_
+        if word in RELATIONAL:
+            return True
+        if word in (",", ";", "and", "but"):
+            return False
+    return False
 ALTERNATIVE_JOINS = (("or",), ("and/or",), ("and", "/", "or"), ("/",))
 # Size/degree words allowed between the join and the second alternative ("atelectasis or small effusion").
 ALTERNATIVE_MODIFIERS = frozenset({

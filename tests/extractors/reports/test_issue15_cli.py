@@ -53,6 +53,8 @@ CASES: list[tuple[str, str, str, set[str], dict[str, str]]] = [
     ("retrocardiac", "", "Retrocardiac opacity consistent with atelectasis.", {"Atelectasis"},
      {"Atelectasis": "left"}),
     ("diffuse", "Diffuse interstitial fibrosis.", "", {"Fibrosis"}, {"Fibrosis": "bilateral"}),
+    ("relational_side", "Left pleural effusion. There is adjacent atelectasis.", "", {"Effusion", "Atelectasis"},
+     {"Effusion": "left", "Atelectasis": "left"}),
     # a post-negation inverted before its copula
     ("inverted_negation", "No longer seen is the right effusion.", "", set(), {}),
     # misses

@@ -1,5 +1,5 @@
-"""Weak side words (data/weak_sides.tsv): a side only when nothing else in the segment names one
-(project-written unit cases, not evidence of accuracy)."""
+"""Weak side words (data/weak_sides.tsv): a side only when nothing else in the segment names one; a relational
+word carries the previous sentence's side over (project-written unit cases, not evidence of accuracy)."""
 
 from __future__ import annotations
 
@@ -34,3 +34,19 @@ def test_weak_sides_are_well_formed() -> None:
     table = weak_sides()
     assert table["retrocardiac"] == "left" and table["diffuse"] == "bilateral"
     assert all(side in WEAK_SIDE_VALUES for side in table.values())
+
+
+RELATIONAL = [
+    # (text, code, laterality): "adjacent/associated/underlying X" is placed by the sided finding just before it
+    ("Left pleural effusion. There is adjacent atelectasis.", "atelectasis", "left"),
+    ("Right lower lobe consolidation. Associated small effusion.", "pleural_effusion", "right"),
+    ("Right pneumothorax. Underlying consolidation is noted.", "consolidation", "right"),
+    ("Left effusion. Mild atelectasis.", "atelectasis", "none"),  # no relational word: no carry-over
+    ("No left effusion. Adjacent atelectasis.", "atelectasis", "none"),  # a negated finding places nothing
+    ("Left effusion. Cardiomegaly, and adjacent atelectasis.", "cardiomegaly", "none"),
+]
+
+
+@pytest.mark.parametrize(("text", "code", "side"), RELATIONAL)
+def test_relational_side(extractor: ReportFindingExtractor, text: str, code: str, side: str) -> None:
+    assert only(extractor.extract(text), code).laterality == side
