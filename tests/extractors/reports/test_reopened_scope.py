@@ -1,5 +1,5 @@
-"""A trigger after a clause break opens its own scope: the nearer trigger speaks for what follows it
-(project-written unit cases, not evidence of accuracy)."""
+"""A trigger after a clause break opens its own scope: the nearer trigger speaks for what follows it; exclusion
+hedges and exception terminators (project-written unit cases, not evidence of accuracy)."""
 
 from __future__ import annotations
 
@@ -23,6 +23,12 @@ CASES = [
     ("No evidence to suggest pneumonia.", "pneumonia", "absent"),
     ("No findings to suggest pneumonia.", "pneumonia", "absent"),
     ("There is no focal, lobar consolidation to suggest bacterial pneumonia.", "pneumonia", "absent"),
+    # an adverb inside an exclusion hedge keeps it a hedge, not a negation
+    ("Pneumonia cannot be completely excluded.", "pneumonia", "uncertain"),
+    ("A small pneumothorax cannot be definitely excluded.", "pneumothorax", "uncertain"),
+    ("Cannot entirely exclude early pneumonia.", "pneumonia", "uncertain"),
+    ("Pneumonia is not completely excluded.", "pneumonia", "uncertain"),
+    ("Pneumonia is excluded.", "pneumonia", "absent"),
     # exception terminators end the negation (NegEx [CONJ]-style "except", "other than")
     ("No consolidation with the exception of atelectasis at the base.", "atelectasis", "present"),
     ("No new findings besides the known effusion.", "pleural_effusion", "present"),
