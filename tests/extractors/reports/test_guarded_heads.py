@@ -60,6 +60,12 @@ GUARDED = [
     ("Nodule.", "Nodule", 1),
     ("Fatty infiltration of the liver.", "Infiltration", 0),
     ("Infiltration in the right lower lobe.", "Infiltration", 1),
+    ("Small glenohumeral joint effusion.", "Effusion", 0),  # another organ's effusion
+    ("Knee joint effusion.", "Effusion", 0),
+    ("Pericardial effusion versus cardiomegaly.", "Effusion", 0),
+    ("Small left effusion.", "Effusion", 1),
+    ("Effusion at the left base.", "Effusion", 1),
+    ("Shoulder arthroplasty. Small left effusion.", "Effusion", 1),
 ]
 
 MIMICS = [
