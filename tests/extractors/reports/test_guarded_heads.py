@@ -110,3 +110,16 @@ INVERTED = [
 def test_inverted_post_negation(extractor: ReportFindingExtractor, text: str, code: str, certainty: str) -> None:
     found = [m for m in extractor.extract(text) if m.code == code]
     assert found and {m.certainty for m in found} == {certainty}
+
+
+@pytest.mark.parametrize("head", sorted(guarded_heads()))
+def test_every_guarded_head_row(extractor: ReportFindingExtractor, head: str) -> None:
+    """Each row of guarded_heads.tsv, both ways: its first blocker before the head drops it, its first release
+    keeps it."""
+    rule = guarded_heads()[head]
+    code = extractor.onto.lookup(rule.expansion)
+    blocker, release = sorted(rule.blockers)[0], sorted(rule.releases)[0]
+    onto = extractor.onto
+    assert code is not None
+    assert not [m for m in extractor.extract(f"{blocker.capitalize()} {head}.") if onto.is_a(m.code, code)]
+    assert [m for m in extractor.extract(f"{release.capitalize()} {head}.") if onto.is_a(m.code, code)]
