@@ -50,3 +50,11 @@ RELATIONAL = [
 @pytest.mark.parametrize(("text", "code", "side"), RELATIONAL)
 def test_relational_side(extractor: ReportFindingExtractor, text: str, code: str, side: str) -> None:
     assert only(extractor.extract(text), code).laterality == side
+
+
+@pytest.mark.parametrize(("word", "side"), sorted(weak_sides().items()))
+def test_every_weak_side_row(extractor: ReportFindingExtractor, word: str, side: str) -> None:
+    """Each row of weak_sides.tsv gives its side alone and yields to an explicit side word."""
+    assert only(extractor.extract(f"{word.capitalize()} consolidation."), "consolidation").laterality == side
+    other = "right" if side == "left" else "left"
+    assert only(extractor.extract(f"{other.capitalize()} {word} consolidation."), "consolidation").laterality == other
