@@ -23,6 +23,9 @@ CASES = [
     ("Bilateral apical thickening.", "Pleural_Thickening", 1),
     ("Small left pleural effusion with associated thickening.", "Pleural_Thickening", 1),  # anchored head
     ("No pleural effusion or thickening.", "Pleural_Thickening", 0),
+    ("Mild thickening of the right pleura.", "Pleural_Thickening", 1),  # the pleura after the head
+    ("Thickening along the left pleural surface.", "Pleural_Thickening", 1),
+    ("No thickening of the pleura.", "Pleural_Thickening", 0),
     ("Pleural effusion. Wall thickening of the gallbladder.", "Pleural_Thickening", 0),  # anchor in another sentence
     ("Small right hydropneumothorax.", "Effusion", 1),
     ("Small right hydropneumothorax.", "Pneumothorax", 1),
