@@ -10,14 +10,31 @@ Added for the failure classes of issue 16 (each measured on the BTCV tune half, 
   crop around the box (`CROP_CONTEXT` of the box side on each side) resized to the encoder input,
   the masks mapped back: the encoder sees the target at several times the resolution.
 - `sam_flip`: the single output for the mirrored box on the horizontally flipped image, flipped
-  back (test-time augmentation: one extra encoder pass per image, shared by all its boxes, and one
-  decoder pass per box). LiteMedSAM is not mirror-symmetric on CT: on the BTCV tune half the flipped
-  pass alone scores mean Dice 0.730 against 0.673 for `sam` (report half 0.724 vs 0.715). CPU cost
-  (one torch thread, 16 BTCV regions after a warm-up image): 2.35 -> 2.71 s per region. Measured
-  and not kept: the flipped image's multimask outputs and grown box (all four added: tune 0.840,
-  report 0.818, but one tune organ below box fill at margins 0.02-0.05; `m2` alone 0.840/0.811,
-  never chosen on the tune half: a voter only) and a vertical flip (0.838/0.813, two tune organs
-  below box fill).
+  back (test-time augmentation: one extra encoder input per image, shared by all its boxes and
+  encoded in the stage's batched passes, and one decoder pass per box). LiteMedSAM is not
+  mirror-symmetric on CT: on the BTCV tune half the flipped pass alone scores mean Dice 0.730
+  against 0.673 for `sam` (report half 0.724 vs 0.715). CPU cost (one torch thread, 16 BTCV
+  regions after a warm-up image): 2.35 -> 2.71 s per region. Off with the stage's `flip: false`.
+- `sam_flip_m1`, `sam_flip_m2`: the flipped image's second and third multimask outputs (one more
+  decoder pass per box on the mirror's embedding). With them (QC weights refitted, BOX_MARGIN 0.02
+  -> 0.03, both chosen on the tune half): tune 0.838 -> 0.841, report 0.810 -> 0.811, oracle
+  0.865/0.848 -> 0.866/0.852, Spearman(QC, Dice) over the selectable candidates 0.829/0.844 ->
+  0.846/0.862, no organ below box fill on either half.
+
+Flipped variants measured and not kept (QC weights refitted on the tune half each time, figures tune
+/ report chosen Dice, by bench/masks_quality.py's own features and fit): the first multimask output
+`m0` (0.837/0.807, one tune organ below box fill), the grown box `x` (0.838/0.814, one below),
+`m0..m2` (0.841/0.811, one below), `m1+m2+x` (0.839/0.821, one below), `m2+x` (0.836/0.814, two
+below), all four (0.840/0.818, adrenal_gland_right below on the tune half), `m2` alone (0.840/0.812,
+tune below `m1+m2`), a vertical flip (0.838/0.813, two below; an earlier dev harness); a per-candidate
+floor for the flipped winners (they must beat box fill by 0.01-0.08 more than the others,
+else box fill or the next candidate) does not lift the tune organ below box fill of the all-four set
+(0.838-0.841, adrenal_gland_right stays below): the loss comes from their votes in the agreement
+feature, not from a flipped winner near the floor. Also measured and dropped: GT-free image features
+in the QC score (mean gradient on the mask's boundary: weight fits negative, tune 0.836 with one
+organ below; inside/outside contrast: 0.838) and the QC weights searched for tune Dice directly
+instead of least squares (0.840/0.812 without the flipped multimask outputs, but not what `--fit`
+reproduces).
 
 Tried and dropped (bench/masks_quality.py, tune half): a majority of 8 jittered boxes (no gain),
 the union of the two half-box masks and SAM on each Otsu component's box (both lost: chosen where
@@ -55,6 +72,7 @@ EXPAND = 0.05
 CROP_BELOW = 96.0
 CROP_CONTEXT = 0.5  # context on each side of the box in the crop, in box sides (0.25: tune 0.829)
 CROP_MIN_SIDE = 24.0  # the crop is at least this many original pixels a side
+FLIP_MULTI = (1, 2)  # the flipped image's multimask outputs kept as `sam_flip_m1`, `sam_flip_m2`
 
 
 def grown(box: np.ndarray, frac: float, height: int, width: int) -> np.ndarray:
@@ -123,11 +141,13 @@ def sam_candidates(predictor: BatchedSamPredictor, enc: EncodedImage, boxes: np.
     single = predictor.predict_boxes(enc, boxes)
     multi = predictor.predict_boxes(enc, boxes, multimask=True)
     wide = predictor.predict_boxes(enc, np.stack([grown(b, EXPAND, h, w) for b in boxes]))
-    flip_batch, crops = None, {}
+    flip_batch = flip_multi = None
+    crops: dict[int, list[Candidate]] = {}
     if image is not None:
         extra = _views_of(predictor, image, boxes, flip, views or Views())
         if flip and extra.mirror is not None:
             flip_batch = _flipped(predictor, boxes, extra.mirror, w)
+            flip_multi = _flipped(predictor, boxes, extra.mirror, w, multimask=True)
         crops = _crop_candidates(predictor, enc, boxes, extra.crops)
     out: list[list[Candidate]] = []
     for i, box in enumerate(boxes):
@@ -135,8 +155,9 @@ def sam_candidates(predictor: BatchedSamPredictor, enc: EncodedImage, boxes: np.
         cands += [_cand(f"sam_m{k}", multi, i, k, box) for k in range(multi.masks.shape[1])]
         cands.append(_cand("sam_x", wide, i, 0, box))
         cands.append(_vote("sam_vote", cands))
-        if flip_batch is not None:
+        if flip_batch is not None and flip_multi is not None:
             cands.append(_cand("sam_flip", flip_batch, i, 0, box))
+            cands += [_cand(f"sam_flip_m{k}", flip_multi, i, k, box) for k in FLIP_MULTI]
         cands += crops.get(i, [])
         out.append(cands)
     return out
@@ -167,9 +188,10 @@ def _views_of(predictor: BatchedSamPredictor, image: np.ndarray, boxes: np.ndarr
     return out
 
 
-def _flipped(predictor: BatchedSamPredictor, boxes: np.ndarray, mirror: EncodedImage, width: int) -> MaskBatch:
-    """Single masks of the mirrored boxes on the mirrored image's embedding, mirrored back."""
-    batch = predictor.predict_boxes(mirror, mirrored(boxes, width))
+def _flipped(predictor: BatchedSamPredictor, boxes: np.ndarray, mirror: EncodedImage, width: int,
+             multimask: bool = False) -> MaskBatch:
+    """Single (or multimask) masks of the mirrored boxes on the mirrored image's embedding, mirrored back."""
+    batch = predictor.predict_boxes(mirror, mirrored(boxes, width), multimask=multimask)
     return MaskBatch(np.ascontiguousarray(batch.masks[..., ::-1]), batch.predicted_iou, batch.stability)
 
 
