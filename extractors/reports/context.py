@@ -17,8 +17,8 @@ its scope:
   and so is a predicate holding its own verb ("no pneumothorax pleural effusion or consolidation the heart is
   enlarged"), unless only function words ("the", "that", "evidence") stand between the trigger and it ("no
   evidence that the heart is enlarged");
-- a forward trigger after a clause break opens its own scope: the nearer one speaks for what follows it
-  ("no effusion, possible pneumothorax": uncertain; "no A, no B, likely C": probable);
+- a trigger opening a clause (right after a comma/"and") ends an earlier forward scope: the nearer one speaks
+  for what follows it ("no effusion, possible pneumothorax": uncertain; "no A, no B, likely C": probable);
 - backward: before the trigger, up to a terminator, at most `BACKWARD_REACH` tokens, and across a
   comma only when the words after it form a list ("effusion, pneumothorax and edema have resolved");
 - clause: both ways within the trigger's clause, delimited by commas, colons and "with" ("atelectasis versus
@@ -123,7 +123,7 @@ def assert_mention(doc: Doc, start: int, end: int, sent: Span, triggers: list[Tr
                    kind: str = "finding", others: Sequence[tuple[int, int]] = ()) -> Assertion:
     """The certainty of the target tokens [start, end) given the triggers of its document; REMOVED triggers
     ("removed", "removal of") speak only of a target of kind "device". `others`: the token spans of the other
-    mentions of the document (they close an unpunctuated list)."""
+    mentions of its sentence (they close an unpunctuated list)."""
     local = [t for t in triggers if t.start >= sent.start and t.end <= sent.end
              and (t.rule.category != "REMOVED" or kind == "device")]
     terms = [t for t in local if t.rule.category == "TERMINATE"]

@@ -198,6 +198,8 @@ def relational(doc: Doc, lo: int, start: int) -> bool:
         if word in (",", ";", "and", "but"):
             return False
     return False
+
+
 ALTERNATIVE_JOINS = (("or",), ("and/or",), ("and", "/", "or"), ("/",))
 # Size/degree words allowed between the join and the second alternative ("atelectasis or small effusion").
 ALTERNATIVE_MODIFIERS = frozenset({
