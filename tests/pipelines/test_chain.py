@@ -68,7 +68,7 @@ def test_plan_store_reads_back_each_shard(planned: tuple[Any, Any], tmp_path: Pa
     assert len(list((tmp_path / "_progress" / "plan").glob("part-*.parquet"))) == -(-len(plan.shards) // 2)
     names = sorted(plan.shards, reverse=True)
     for name, table in zip(names, store.read(names), strict=True):
-        assert table.to_pylist() == pa.Table.from_pylist(plan.shards[name], schema=SAMPLE_SCHEMA).to_pylist()
+        assert table.equals(pa.Table.from_pylist(plan.shards[name], schema=SAMPLE_SCHEMA))
     assert store.counts == {k: len(v) for k, v in plan.shards.items()}
 
 
