@@ -18,7 +18,9 @@ its scope:
   enlarged"), unless only function words ("the", "that", "evidence") stand between the trigger and it ("no
   evidence that the heart is enlarged");
 - a trigger opening a clause (right after a comma/"and") ends an earlier forward scope: the nearer one speaks
-  for what follows it ("no effusion, possible pneumothorax": uncertain; "no A, no B, likely C": probable);
+  for what follows it ("no effusion, possible pneumothorax": uncertain; "no A, no B, likely C": probable); so
+  does a clause trigger ("versus") in a clause begun after a comma: "no pneumonia, atelectasis versus
+  scarring" hedges both sides of the differential and the "no" reaches neither;
 - backward: before the trigger, up to a terminator, at most `BACKWARD_REACH` tokens, and across a
   comma only when the words after it form a list ("effusion, pneumothorax and edema have resolved");
 - clause: both ways within the trigger's clause, delimited by commas, colons and "with" ("atelectasis versus
@@ -194,7 +196,20 @@ def reopened(doc: Doc, trig: Trigger, start: int, local: list[Trigger]) -> bool:
                 and t.rule.direction in ("forward", "bidirectional", "sentence", "clause")
                 and opens_clause(doc, trig.end, t.start)):
             return True
+        if t.rule.direction == "clause" and t.start >= trig.end and own_clause(doc, trig.end, start, t):
+            return True
     return False
+
+
+def own_clause(doc: Doc, lo: int, start: int, t: Trigger) -> bool:
+    """Whether the clause trigger `t` ("versus") shares the target's clause at `start` and that clause began after
+    token `lo` (a comma/colon/"with" between): a differential after a negated item is its own assertion ("no
+    pneumonia, atelectasis versus scarring": both uncertain, the "no" does not reach across)."""
+    first = min(start, t.start)
+    if not any(doc[i].lower_ in CLAUSE_ENDS for i in range(lo, first)):
+        return False
+    lo_gap, hi_gap = (t.end, start) if t.end <= start else (start, t.start)
+    return not any(doc[i].lower_ in CLAUSE_ENDS for i in range(lo_gap, hi_gap))
 
 
 def opens_clause(doc: Doc, lo: int, i: int) -> bool:
