@@ -16,7 +16,8 @@ its scope:
   right after that item with no comma or join is a new assertion ("no pneumothorax or effusion cardiomegaly"),
   and so is a predicate holding its own verb ("no pneumothorax pleural effusion or consolidation the heart is
   enlarged"), unless only function words ("the", "that", "evidence") stand between the trigger and it ("no
-  evidence that the heart is enlarged");
+  evidence that the heart is enlarged"); a side/region word (scope_restarts.tsv) right after a negated finding
+  opens a new noun phrase ("negative for pneumothorax left basilar atelectasis": atelectasis present);
 - a trigger opening a clause (right after a comma/"and") ends an earlier forward scope: the nearer one speaks
   for what follows it ("no effusion, possible pneumothorax": uncertain; "no A, no B, likely C": probable); so
   does a clause trigger ("versus") in a clause begun after a comma: "no pneumonia, atelectasis versus
@@ -45,7 +46,7 @@ from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
 from extractors.reports.matcher import match_skipping_spaces
-from extractors.reports.rules import ContextRule, context_rules
+from extractors.reports.rules import ContextRule, context_rules, scope_restarts
 
 BACKWARD_REACH = 10
 CLAUSE_BREAKS = frozenset({",", "and", ":", "with"})
@@ -224,6 +225,8 @@ def opens_clause(doc: Doc, lo: int, i: int) -> bool:
 def closed_list(doc: Doc, lo: int, start: int, others: Sequence[tuple[int, int]]) -> bool:
     """Whether, between token `lo` and the target at `start`, a list closed: a mention follows the last
     "or"/"nor"/"and" and the target follows that mention with no comma or join between them."""
+    if restarted(doc, lo, start, others):
+        return True
     joins = [i for i in range(lo, start) if doc[i].lower_ in _LIST_WORDS or doc[i].lower_ == "and/or"]
     if not joins:
         return False
@@ -232,6 +235,17 @@ def closed_list(doc: Doc, lo: int, start: int, others: Sequence[tuple[int, int]]
         return False
     gap = range(max(e for _, e in last), start)
     return not any(doc[i].lower_ in _JOINS for i in gap)
+
+
+def restarted(doc: Doc, lo: int, start: int, others: Sequence[tuple[int, int]]) -> bool:
+    """Whether a side/region word (scope_restarts.tsv) opens a new noun phrase between the last mention after token
+    `lo` and the target, with no comma or join: "negative for pneumothorax left basilar atelectasis"."""
+    before = [e for s, e in others if lo <= s and e <= start]
+    if not before:
+        return False
+    gap = [doc[i] for i in range(max(before), start) if not doc[i].is_space]
+    opener = gap[0] if gap else doc[start]  # a target phrase may hold its side ("left pleural air collection")
+    return opener.lower_ in scope_restarts() and not any(t.lower_ in _JOINS for t in gap)
 
 
 def is_disjunctive(doc: Doc, lo: int, start: int, end: int, terms: list[Trigger]) -> bool:

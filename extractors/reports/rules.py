@@ -6,6 +6,7 @@
   (head, anchors, expansion): "pleural fluid and thickening" → pleural thickening;
 - guarded_heads.tsv: finding words dropped when the nearest cue word beside them is another organ's
   (head, expansion, blockers, releases): "compression fracture of T12 with collapse" is no atelectasis;
+- scope_restarts.tsv: side/region words that, right after a negated finding with no join, open a new noun phrase;
 - weak_sides.tsv: words that give a finding a side only when nothing else in its segment does ("retrocardiac"
   → left, "diffuse" → bilateral);
 - phrases.tsv: extra finding patterns (pattern, expansion), where `(a|b)` is a choice and `[a|b]` an
@@ -113,6 +114,17 @@ def weak_sides() -> dict[str, str]:
             raise ValueError(f"weak side {word!r}: one lower-case token, defined once, side one of {WEAK_SIDE_VALUES}")
         out[word] = side
     return out
+
+
+@cache
+def scope_restarts() -> frozenset[str]:
+    """Side/region words that end a negation's scope when they open a noun phrase right after a negated finding."""
+    words: list[str] = []
+    for word, _why in read_tsv("scope_restarts.tsv", 2):
+        if " " in word or word != word.lower() or word in words:
+            raise ValueError(f"scope restart {word!r}: one lower-case token, defined once")
+        words.append(word)
+    return frozenset(words)
 
 
 @dataclass(frozen=True)
