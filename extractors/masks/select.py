@@ -27,12 +27,13 @@ from schemas.tables import SCORE_DECIMALS
 # the choice), the intercept from the pooled residual. `bench/masks_quality.py --fit` refits them.
 # Stability gets a negative weight only alongside predicted IoU (they correlate): alone it predicts
 # Dice positively; fill is negative: at equal agreement and tightness the leaner mask wins.
-# Refitted with `sam_flip`, `sam_flip_m1`, `sam_flip_m2` among the candidates: exactly what
-# `bench/masks_quality.py --fit` prints (before them: -0.1064/0.7522/0.5357/0.1563/-0.1088/-0.1128 by
-# the bench; the -0.1054/0.7566/... committed with `sam_flip` came from a dev harness without the
-# GrabCut voters, a third-decimal mismatch now gone).
-WEIGHTS: dict[str, float] = {"intercept": -0.0935, "agree": 0.7552, "tight": 0.5314, "pred_iou": 0.1502,
-                             "stability": -0.1204, "fill": -0.1123}
+# Refitted with `sam_flip`, `sam_flip_m1`, `sam_flip_m2`, `sam_union` among the candidates: exactly
+# what `bench/masks_quality.py --fit` prints (with `sam_flip` alone: -0.1064/0.7522/0.5357/0.1563/
+# -0.1088/-0.1128 by the bench; the -0.1054/0.7566/... once committed with it came from a dev harness
+# without the GrabCut voters, a third-decimal mismatch now gone; with the flipped multimask outputs:
+# -0.0935/0.7552/0.5314/0.1502/-0.1204/-0.1123).
+WEIGHTS: dict[str, float] = {"intercept": -0.093, "agree": 0.7167, "tight": 0.5521, "pred_iou": 0.1759,
+                             "stability": -0.1448, "fill": -0.1172}
 # The model-free QC score of masks.classical (GrabCut/Otsu vs ellipse vs box fill): the same
 # features without the model's scores, fitted on the classical candidates alone (tune half, pooled).
 CLASSICAL_WEIGHTS: dict[str, float] = {"intercept": -0.0738, "agree": 0.2292, "tight": 0.8721, "fill": -0.1545}
@@ -51,7 +52,8 @@ NO_MODEL = {"pred_iou": 0.5, "stability": 0.5}  # what a model-free candidate co
 # candidates that may win; the others (GrabCut, Otsu) only vote in the agreement feature: on the
 # tune half they lost more often than they won when allowed to
 SELECTABLE = ("sam", "sam_m0", "sam_m1", "sam_m2", "sam_x", "sam_vote", "sam_flip", "sam_flip_m1", "sam_flip_m2",
-              "sam_crop", "sam_crop_m0", "sam_crop_m1", "sam_crop_m2", "sam_crop_vote", "ellipse", "box_fill")
+              "sam_union", "sam_crop", "sam_crop_m0", "sam_crop_m1", "sam_crop_m2", "sam_crop_vote", "ellipse",
+              "box_fill")
 
 
 @dataclass(frozen=True)

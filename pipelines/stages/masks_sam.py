@@ -63,8 +63,9 @@ class SamParams(StageParams):
     # GT-free QC score (extractors/masks/select.py;
     # box fill is one of them, so `fallback_to_box` is not needed); "model": the decoder's one mask
     select: Literal["candidates", "model"] = "candidates"
-    # the `sam_flip` candidate (select=candidates): LiteMedSAM on the mirrored image, one more encoder
-    # input per image (in the same batched passes); off: not a candidate, the choice runs without it
+    # the flipped candidates (select=candidates): LiteMedSAM on the mirrored image (`sam_flip`,
+    # `sam_flip_m1/m2`, and `sam_union` which holds `sam_flip`), one more encoder input per image (in
+    # the same batched passes); off: none of them is a candidate, the choice runs without them
     flip: bool = Field(True, strict=True)
 
 

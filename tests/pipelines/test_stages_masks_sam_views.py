@@ -115,13 +115,13 @@ def test_flip_off_drops_the_candidate(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(select, "choose", recording)
     run(tiny_stage(flip=True), scene_rows())
-    assert len(seen) == 3 and all({"sam_flip", "sam_flip_m1", "sam_flip_m2"} <= names for names in seen)
+    flipped = {"sam_flip", "sam_flip_m1", "sam_flip_m2", "sam_union"}  # the union holds sam_flip
+    assert len(seen) == 3 and all(flipped <= names for names in seen)
     seen.clear()
     out = run(tiny_stage(flip=False), scene_rows())
-    assert len(seen) == 3 and not any(n.startswith("sam_flip") for names in seen for n in names)
+    assert len(seen) == 3 and not any(flipped & names for names in seen)
     made = [r for row in out for r in row["regions"] if r["origin"] == "sam_box"]
-    assert len(made) == 3 and all(not r["candidate"].startswith("sam_flip") and r["qc_score"] is not None
-                                  for r in made)
+    assert len(made) == 3 and all(r["candidate"] not in flipped and r["qc_score"] is not None for r in made)
 
 
 def assert_batched_equals_one_by_one(stage: SamBoxMaskStage) -> None:

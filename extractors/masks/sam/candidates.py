@@ -20,6 +20,14 @@ Added for the failure classes of issue 16 (each measured on the BTCV tune half, 
   -> 0.03, both chosen on the tune half): tune 0.838 -> 0.841, report 0.810 -> 0.811, oracle
   0.865/0.848 -> 0.866/0.852, Spearman(QC, Dice) over the selectable candidates 0.829/0.844 ->
   0.846/0.862, no organ below box fill on either half.
+- `sam_union`: the pixel-wise union of `sam`, `sam_x` and `sam_flip` (their mean model scores; no
+  model pass): LiteMedSAM's misses differ between the three views, so their union recovers parts
+  of thin or low-contrast organs one view drops. With it (weights refitted, BOX_MARGIN 0.03 kept:
+  tune 0.8429 vs 0.8423 at 0.02): tune 0.841 -> 0.843, report 0.811 -> 0.814, no organ below box
+  fill. Not kept: the union without model scores (0.842/0.813), of `sam` and `sam_flip` only
+  (0.838/0.814, one tune organ below), with `sam_vote` too (0.839/0.813, one below), their
+  intersection (0.837/0.810, two below) and a majority vote of every SAM candidate (0.839/0.811,
+  one below).
 
 Flipped variants measured and not kept (QC weights refitted on the tune half each time, figures tune
 / report chosen Dice, by bench/masks_quality.py's own features and fit): the first multimask output
@@ -73,6 +81,7 @@ CROP_BELOW = 96.0
 CROP_CONTEXT = 0.5  # context on each side of the box in the crop, in box sides (0.25: tune 0.829)
 CROP_MIN_SIDE = 24.0  # the crop is at least this many original pixels a side
 FLIP_MULTI = (1, 2)  # the flipped image's multimask outputs kept as `sam_flip_m1`, `sam_flip_m2`
+UNION = ("sam", "sam_x", "sam_flip")  # united as `sam_union`
 
 
 def grown(box: np.ndarray, frac: float, height: int, width: int) -> np.ndarray:
@@ -158,6 +167,8 @@ def sam_candidates(predictor: BatchedSamPredictor, enc: EncodedImage, boxes: np.
         if flip_batch is not None and flip_multi is not None:
             cands.append(_cand("sam_flip", flip_batch, i, 0, box))
             cands += [_cand(f"sam_flip_m{k}", flip_multi, i, k, box) for k in FLIP_MULTI]
+            by = {c.name: c for c in cands}
+            cands.append(_union("sam_union", [by[n] for n in UNION]))
         cands += crops.get(i, [])
         out.append(cands)
     return out
@@ -226,6 +237,13 @@ def _placed(batch: MaskBatch, shape: tuple[int, int], x0: int, y0: int) -> MaskB
 def _cand(name: str, batch: MaskBatch, i: int, k: int, box: np.ndarray) -> Candidate:
     return Candidate(name, in_box(batch.masks[i, k], box), float(batch.predicted_iou[i, k]),
                      float(batch.stability[i, k]))
+
+
+def _union(name: str, cands: list[Candidate]) -> Candidate:
+    """The pixel-wise union of `cands`, with their mean model scores."""
+    return Candidate(name, np.any([c.mask for c in cands], axis=0),
+                     float(np.mean([c.predicted_iou or 0.0 for c in cands])),
+                     float(np.mean([c.stability or 0.0 for c in cands])))
 
 
 def _vote(name: str, cands: list[Candidate]) -> Candidate:

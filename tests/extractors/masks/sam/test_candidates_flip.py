@@ -48,7 +48,9 @@ def test_flip_candidate_lands_on_the_object(predictor: BatchedSamPredictor) -> N
     (without,) = sam_candidates(predictor, enc, box[None])  # no image: no flipped pass
     assert "sam_flip" not in {c.name for c in without}
     (off,) = sam_candidates(predictor, enc, box[None], img, flip=False)  # flip off: no flipped pass
-    kept = [c for c in with_image if not c.name.startswith("sam_flip")]
+    union = by["sam"].mask | by["sam_x"].mask | by["sam_flip"].mask  # sam_union: the three views united
+    assert np.array_equal(by["sam_union"].mask, union)
+    kept = [c for c in with_image if not c.name.startswith("sam_flip") and c.name != "sam_union"]
     assert {"sam_flip", "sam_flip_m1", "sam_flip_m2"} <= set(by) and [c.name for c in off] == [c.name for c in kept]
     for a, b in zip(off, kept, strict=True):
         assert np.array_equal(a.mask, b.mask)
