@@ -15,6 +15,8 @@ Added for the failure classes of issue 16 (each measured on the BTCV tune half, 
   mirror-symmetric on CT: on the BTCV tune half the flipped pass alone scores mean Dice 0.730
   against 0.673 for `sam` (report half 0.724 vs 0.715). CPU cost (one torch thread, 16 BTCV
   regions after a warm-up image): 2.35 -> 2.71 s per region. Off with the stage's `flip: false`.
+  With `sam_flip_m1/m2` and `sam_union` too, through `masks.sam_box` (same 16 regions, one thread,
+  another process busy on the second core): 2.47 s per region with `flip: false`, 2.87 with it.
 - `sam_flip_m1`, `sam_flip_m2`: the flipped image's second and third multimask outputs (one more
   decoder pass per box on the mirror's embedding). With them (QC weights refitted, BOX_MARGIN 0.02
   -> 0.03, both chosen on the tune half): tune 0.838 -> 0.841, report 0.810 -> 0.811, oracle
