@@ -116,17 +116,18 @@ PING_TIMEOUT_S = 2.0
 def counter_host() -> Any:
     """The counter actor of this driver's Ray session: the one already started if it still answers,
     else a new one (num_cpus=0, on the driver's node when it can be)."""
-    job = ray.get_runtime_context().get_job_id()
+    rt = ray.get_runtime_context()
+    job = f"{rt.gcs_address}/{rt.get_job_id()}"  # job ids repeat across clusters (01000000)
     host = _hosts.get(job)
     if host is not None:
-        ready, _ = ray.wait([host.ping.remote()], timeout=PING_TIMEOUT_S)
-        if not ready:
-            return host  # no answer yet: still starting, or busy, not dead (a dead actor's call fails at once)
-        try:
+        try:  # submitting to an actor Ray no longer knows raises at once (a plain Exception)
+            ready, _ = ray.wait([host.ping.remote()], timeout=PING_TIMEOUT_S)
+            if not ready:
+                return host  # no answer yet: still starting, or busy, not dead (a dead actor's call fails at once)
             ray.get(ready[0])
             return host
-        except ray.exceptions.RayError:
-            pass  # it died (killed, or its node went): start another
+        except Exception:  # it died (killed, its node or cluster went): start another
+            pass
     here = NodeAffinitySchedulingStrategy(node_id=ray.get_runtime_context().get_node_id(), soft=True)
     host = ray.remote(num_cpus=0, max_restarts=0)(CounterHost).options(
         name=f"medground-progress-{uuid.uuid4().hex[:8]}", scheduling_strategy=here).remote()
