@@ -219,11 +219,6 @@ def _clip_or_none(box: np.ndarray, height: int, width: int) -> np.ndarray | None
         return None
 
 
-def _xyxy(region: dict[str, Any]) -> np.ndarray:
-    x, y, w, h = (float(region[k]) for k in ("box_x", "box_y", "box_w", "box_h"))
-    return np.array([x, y, x + w, y + h], dtype=np.float64)
-
-
 @register_stage
 class SamBoxMaskStage(SamMaskStageBase):
     name = "masks.sam_box"
@@ -258,12 +253,13 @@ class SamBoxMaskStage(SamMaskStageBase):
         if self.params.select != "candidates":
             return None, {}
         from extractors.masks.sam.candidates import view_inputs
+        from extractors.masks.sam.prompts import box_regions, region_box
 
         h, w = image.shape[:2]
         # the prompt boxes as gt_prompts makes them (without decoding the GT masks); one this misses
         # is encoded by sam_candidates itself
-        boxes = [b for b in (_clip_or_none(_xyxy(r), h, w) for r in sample["regions"]
-                             if r.get("origin") == "dataset_gt" and r.get("box_w") is not None) if b is not None]
+        clipped = (_clip_or_none(region_box(r), h, w) for r in box_regions(sample["regions"]))
+        boxes = [b for b in clipped if b is not None]
         if not boxes:
             return None, {}
         return view_inputs(image, np.stack(boxes), self.predictor.backbone.image_size, self.params.flip)

@@ -27,15 +27,23 @@ class Prompt:
 def gt_prompts(regions: list[dict[str, Any]], height: int, width: int, need_mask: bool = False) -> list[Prompt]:
     """Dataset-GT regions of an image as prompts, in region order. Regions without a usable box skip."""
     out: list[Prompt] = []
-    for region in regions:
-        if region.get("origin") != "dataset_gt" or region.get("box_w") is None:
-            continue
+    for region in box_regions(regions):
         gt = region_mask(region, height, width)
         if need_mask and gt is None:
             continue
-        x, y, w, h = (float(region[k]) for k in ("box_x", "box_y", "box_w", "box_h"))
-        out.append(Prompt(region, np.array([x, y, x + w, y + h], dtype=np.float64), gt))
+        out.append(Prompt(region, region_box(region), gt))
     return out
+
+
+def box_regions(regions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The dataset-GT regions with a box: the ones `gt_prompts` makes prompts of."""
+    return [r for r in regions if r.get("origin") == "dataset_gt" and r.get("box_w") is not None]
+
+
+def region_box(region: dict[str, Any]) -> np.ndarray:
+    """The region's box as float xyxy (dataset pixel space)."""
+    x, y, w, h = (float(region[k]) for k in ("box_x", "box_y", "box_w", "box_h"))
+    return np.array([x, y, x + w, y + h], dtype=np.float64)
 
 
 def region_mask(region: dict[str, Any], height: int, width: int) -> np.ndarray | None:
