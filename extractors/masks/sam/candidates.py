@@ -124,20 +124,33 @@ class Views:
     crops: dict[Window, EncodedImage] = field(default_factory=dict)
 
 
+def small_windows(boxes: np.ndarray, height: int, width: int, image_size: int) -> list[Window]:
+    """The crop windows of the small boxes among these (N, 4) xyxy boxes, in box order, each once (a
+    window two boxes share is one input)."""
+    out: dict[Window, None] = {}
+    for box in np.asarray(boxes, dtype=np.float64).reshape(-1, 4):
+        if _small(box, height, width, image_size):
+            out.setdefault(crop_window(box, height, width))
+    return list(out)
+
+
 def view_inputs(image: np.ndarray, boxes: np.ndarray, image_size: int,
                 flip: bool = True) -> tuple[np.ndarray | None, dict[Window, np.ndarray]]:
     """The extra encoder inputs `sam_candidates` needs for these (N, 4) xyxy boxes of `image`: its
-    left-right mirror (with `flip`) and the crop of every small box, by crop window (a window two
-    boxes share is one input)."""
+    left-right mirror (with `flip`) and the crop of every small box, by crop window."""
     img = np.asarray(image)
     h, w = img.shape[:2]
-    mirror = np.ascontiguousarray(img[:, ::-1]) if flip else None
-    crops: dict[Window, np.ndarray] = {}
-    for box in np.asarray(boxes, dtype=np.float64).reshape(-1, 4):
-        if _small(box, h, w, image_size):
-            x0, y0, x1, y1 = win = crop_window(box, h, w)
-            crops.setdefault(win, np.ascontiguousarray(img[y0:y1, x0:x1]))
-    return mirror, crops
+    mirror = _mirror(img) if flip else None
+    return mirror, {win: _crop(img, win) for win in small_windows(boxes, h, w, image_size)}
+
+
+def _mirror(img: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(img[:, ::-1])
+
+
+def _crop(img: np.ndarray, win: Window) -> np.ndarray:
+    x0, y0, x1, y1 = win
+    return np.ascontiguousarray(img[y0:y1, x0:x1])
 
 
 def sam_candidates(predictor: BatchedSamPredictor, enc: EncodedImage, boxes: np.ndarray,
@@ -185,14 +198,16 @@ def mirrored(boxes: np.ndarray, width: int) -> np.ndarray:
 
 def _views_of(predictor: BatchedSamPredictor, image: np.ndarray, boxes: np.ndarray, flip: bool,
               given: Views) -> Views:
-    """`given` completed with the embeddings of the inputs it lacks (encoded together here)."""
-    mirror, crops = view_inputs(image, boxes, predictor.backbone.image_size, flip)
+    """`given` completed with the embeddings of the inputs it lacks (only those are built, and encoded
+    together here)."""
+    img = np.asarray(image)
+    windows = small_windows(boxes, img.shape[0], img.shape[1], predictor.backbone.image_size)
     todo: list[tuple[Window | None, np.ndarray]] = []
-    if mirror is not None and given.mirror is None:
-        todo.append((None, mirror))
-    todo += [(win, arr) for win, arr in crops.items() if win not in given.crops]
+    if flip and given.mirror is None:
+        todo.append((None, _mirror(img)))
+    todo += [(win, _crop(img, win)) for win in windows if win not in given.crops]
     encs = predictor.encode([arr for _, arr in todo]) if todo else []
-    out = Views(given.mirror, {win: given.crops[win] for win in crops if win in given.crops})
+    out = Views(given.mirror, {win: given.crops[win] for win in windows if win in given.crops})
     for (win, _), e in zip(todo, encs, strict=True):
         if win is None:
             out.mirror = e
