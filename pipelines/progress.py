@@ -109,7 +109,7 @@ class CounterHost:
         self.runs.pop(run, None)
 
 
-_hosts: dict[str, Any] = {}  # Ray job id (one per ray.init of this driver) -> its CounterHost actor
+_hosts: dict[str, Any] = {}  # GCS address/job id (one per ray.init of this driver) -> its CounterHost actor
 PING_TIMEOUT_S = 2.0
 
 
@@ -128,7 +128,7 @@ def counter_host() -> Any:
             return host
         except Exception:  # it died (killed, its node or cluster went): start another
             pass
-    here = NodeAffinitySchedulingStrategy(node_id=ray.get_runtime_context().get_node_id(), soft=True)
+    here = NodeAffinitySchedulingStrategy(node_id=rt.get_node_id(), soft=True)
     host = ray.remote(num_cpus=0, max_restarts=0)(CounterHost).options(
         name=f"medground-progress-{uuid.uuid4().hex[:8]}", scheduling_strategy=here).remote()
     _hosts.clear()  # an older session's handle is useless after ray.shutdown()
