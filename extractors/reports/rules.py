@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -91,13 +92,19 @@ class AnchoredHead:
     expansion: str
 
 
+def check_token(word: str, seen: Collection[str], what: str, extra: str = "") -> None:
+    """A rule table's key: one lower-case token, defined once (`extra`: the table's own condition, named
+    in the message when it fails)."""
+    if " " in word or word != word.lower() or word in seen:
+        raise ValueError(f"{what} {word!r}: one lower-case token, defined once{extra}")
+
+
 @cache
 def anchored_heads() -> dict[str, AnchoredHead]:
     """Head token (lower case) → its rule."""
     out: dict[str, AnchoredHead] = {}
     for head, anchors, expansion in read_tsv("anchored_heads.tsv", 3):
-        if " " in head or head != head.lower() or head in out:
-            raise ValueError(f"anchored head {head!r}: one lower-case token, defined once")
+        check_token(head, out, "anchored head")
         out[head] = AnchoredHead(head, frozenset(a.strip() for a in anchors.split("|") if a.strip()), expansion)
     return out
 
@@ -110,8 +117,10 @@ def weak_sides() -> dict[str, str]:
     """Word (lower case) → the side it gives a finding when nothing else in its segment does."""
     out: dict[str, str] = {}
     for word, side, _why in read_tsv("weak_sides.tsv", 3):
-        if " " in word or word != word.lower() or word in out or side not in WEAK_SIDE_VALUES:
-            raise ValueError(f"weak side {word!r}: one lower-case token, defined once, side one of {WEAK_SIDE_VALUES}")
+        extra = f", side one of {WEAK_SIDE_VALUES}"
+        check_token(word, out, "weak side", extra)
+        if side not in WEAK_SIDE_VALUES:
+            raise ValueError(f"weak side {word!r}: one lower-case token, defined once{extra}")
         out[word] = side
     return out
 
@@ -121,8 +130,7 @@ def scope_restarts() -> frozenset[str]:
     """Side/region words that end a negation's scope when they open a noun phrase right after a negated finding."""
     words: list[str] = []
     for word, _why in read_tsv("scope_restarts.tsv", 2):
-        if " " in word or word != word.lower() or word in words:
-            raise ValueError(f"scope restart {word!r}: one lower-case token, defined once")
+        check_token(word, words, "scope restart")
         words.append(word)
     return frozenset(words)
 
@@ -151,8 +159,7 @@ def guarded_heads() -> dict[str, GuardedHead]:
     """Head token (lower case) → its rule."""
     out: dict[str, GuardedHead] = {}
     for head, expansion, blockers, releases in read_tsv("guarded_heads.tsv", 4):
-        if " " in head or head != head.lower() or head in out:
-            raise ValueError(f"guarded head {head!r}: one lower-case token, defined once")
+        check_token(head, out, "guarded head")
         words = [w.strip() for w in blockers.split("|") if w.strip()]
         out[head] = GuardedHead(head, expansion, frozenset(w for w in words if not w.startswith("re:")),
                                 tuple(re.compile(w[3:]) for w in words if w.startswith("re:")),
