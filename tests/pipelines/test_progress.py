@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -187,8 +188,11 @@ def test_runs_of_one_session_share_one_counter_actor_and_a_dead_one_is_replaced(
     first.stop(), second.stop()
     assert ray.get(first.actor.ping.remote())  # stop() leaves the session's actor running
     ray.kill(first.actor)
+    deadline = time.monotonic() + 60  # the kill is asynchronous: a call right after it may still answer
     with pytest.raises(ray.exceptions.RayActorError):  # wait until Ray knows it is dead
-        ray.get(first.actor.ping.remote(), timeout=60)
+        while time.monotonic() < deadline:
+            ray.get(first.actor.ping.remote(), timeout=60)
+            time.sleep(0.05)
     replaced = counter_host()
     assert replaced != first.actor and ray.get(replaced.ping.remote(), timeout=60)
 
