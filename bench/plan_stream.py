@@ -2,7 +2,9 @@
 at a time. A synthetic plan of N SAMPLE rows (no pixels; an item JSON like an RSNA item's) is cut into
 shards and written with `write_plan_store`; then, in a fresh process, every wave is read back from it
 as the wave loop does. Printed: RSS of the process holding the whole plan, and peak RSS of the process
-streaming it (what the driver holds during the waves).
+streaming it (what the driver holds during the waves). Then, in a third process, the real planning
+path: `build_plan` over a synthetic registered source of N items (no files; pre-scan off) and
+`write_plan_store`, as `run_pipeline` does before the first wave: its peak RSS and time per item.
 
     python bench/plan_stream.py [--items 1000000] [--shard-size 256] [--shards-per-wave 8]
 """
@@ -84,20 +86,61 @@ def stream(out: Path, per_wave: int) -> None:
                       "peak_rss_streaming_mb": round(peak, 1), "stream_s": round(time.perf_counter() - t0, 1)}))
 
 
+def build(out: Path, n: int, shard_size: int) -> None:
+    """The planning the driver does before the first wave, on N synthetic items: peak RSS and time."""
+    from collections.abc import Iterator
+
+    from pipelines.config import parse_config
+    from pipelines.plan import build_plan
+    from pipelines.registry import register_source
+    from pipelines.sources.base import Label, Source, SourceItem, SourceLoss
+
+    @register_source
+    class SyntheticSource(Source):
+        name = "sources.bench_synthetic"
+        title = "synthetic items (bench/plan_stream.py)"
+        license = "none (generated)"
+        citation = ""
+
+        def iter_items(self) -> Iterator[SourceItem | SourceLoss]:
+            for i in range(n):
+                key = f"{i:09d}.dcm"
+                yield SourceItem(source=self.name, key=key, input_ref=key, path=f"images/{key}", format="dicom",
+                                 root=str(self.root), patient=f"p{i // 3:08d}", modality="CR", view="PA",
+                                 labels=[Label("Lung Opacity", f"labels.csv:{i + 2}")], meta={"view": "PA"})
+
+    cfg = parse_config({"corpus": "bench", "salt": "bench", "shard_size": shard_size, "scan": {"enabled": False},
+                        "sources": [{"name": SyntheticSource.name, "params": {"root": str(out)}}],
+                        "stages": [{"name": "ingest.decode"}]})
+    base = rss_mb()
+    t0 = time.perf_counter()
+    plan = build_plan(cfg, "bench")
+    t_plan = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    write_plan_store(out, plan.shards)
+    t_write = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"items": plan.n_samples, "shards": len(plan.shards), "rss_start_mb": round(base, 1),
+                      "peak_rss_planning_mb": round(peak, 1), "plan_s": round(t_plan, 1),
+                      "write_store_s": round(t_write, 1), "us_per_item": round((t_plan + t_write) / n * 1e6, 1)}))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--items", type=int, default=1_000_000)
     ap.add_argument("--shard-size", type=int, default=256)
     ap.add_argument("--shards-per-wave", type=int, default=8)
-    ap.add_argument("--phase", choices=["write", "stream"], help=argparse.SUPPRESS)
+    ap.add_argument("--phase", choices=["write", "stream", "build"], help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.phase == "write":
         return write(args.out, args.items, args.shard_size)
     if args.phase == "stream":
         return stream(args.out, args.shards_per_wave)
+    if args.phase == "build":
+        return build(args.out, args.items, args.shard_size)
     with tempfile.TemporaryDirectory() as tmp:
-        for phase in ("write", "stream"):
+        for phase in ("write", "stream", "build"):
             cmd = [sys.executable, __file__, "--phase", phase, "--out", tmp, "--items", str(args.items),
                    "--shard-size", str(args.shard_size), "--shards-per-wave", str(args.shards_per_wave)]
             print(phase + ": " + subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip())

@@ -107,7 +107,8 @@ def collect(cfg: PipelineConfig) -> tuple[dict[str, dict[str, Any]], list[Source
             else:
                 seen[rec.key] = rec
         mark_report_anchors(list(seen.values()))
-        for rec in seen.values():
+        for key in list(seen):  # each record freed as its dict is made: never both forms of every item at once
+            rec = seen.pop(key)
             count_inputs(rec, counts)
             items[f"{rec.source}:{rec.key}"] = rec.to_dict()
         inputs[bound.name] = {u: counts.get(u, 0) for u in ("image", "annotation", "label", "report")}
@@ -198,7 +199,7 @@ def build_plan(
         conflicts += int(conflict and any(m.dup_group for m in comp))
     rows, hashes = [], {}
     for key in sorted(items):
-        item = items[key]
+        item = items.pop(key)  # the row holds the item as JSON: the dict goes as the row is made
         row = sample_row(item, splits[key])
         if key in copies:
             duplicate_quarantine(row, item, copies[key])
