@@ -1,7 +1,7 @@
 """Attributes of one mention, read from its phrase segment: laterality, size, severity and change.
 
 The segment of a mention is the stretch of its sentence around it bounded by commas, semicolons,
-"and", "with", "but" (and the sentence): "small LEFT pleural effusion and right basilar atelectasis"
+"and", "with", "without", "but" (and the sentence): "small LEFT pleural effusion and right basilar atelectasis"
 gives the effusion "left" and the atelectasis "right". Anatomy locations come from the anatomy
 mentions the matcher found in the same segment (see extractor.py). A weak side word ("retrocardiac" → left,
 "diffuse" → bilateral; data/weak_sides.tsv) counts only when no side word or sided anatomy is in the segment.
@@ -16,7 +16,9 @@ from spacy.tokens import Doc, Span
 
 from extractors.reports.rules import weak_sides
 
-SEGMENT_BREAKS = frozenset({",", ";", "and", "with", "but", "however", "although", "while", "whereas", "."})
+# "without" too: "left effusion without right effusion" is two segments, the negated right one not the left's
+SEGMENT_BREAKS = frozenset({",", ";", "and", "with", "without", "but", "however", "although", "while", "whereas",
+                            "."})
 LEFT = frozenset({"left", "lt", "l-sided", "left-sided", "sinistral"})
 RIGHT = frozenset({"right", "rt", "r-sided", "right-sided", "dextral"})
 BOTH = frozenset({"bilateral", "bilaterally", "both", "bibasilar", "bibasal", "biapical", "bilat", "b/l",

@@ -151,15 +151,26 @@ class ReportFindingExtractor:
         )
 
     def passes_side(self, source: Mention, target: Mention) -> bool:
-        """Whether `source`'s side may carry over to `target`: a finding's always; a device's only to a finding
-        of a sided site it sits in too ("left chest tube with small residual pneumothorax": the pleura), never
-        across organs ("left-sided pacemaker with mild cardiomegaly", "right PICC line, small effusion")."""
+        """Whether `source`'s side may carry over to `target`: never to a finding of unpaired sites only ("left
+        effusion and cardiomegaly": the heart has no side); a finding's only from a finding of a paired site
+        ("right humeral fracture with small effusion", "degenerative changes of the right shoulder with
+        atelectasis": the bony thorax and spine have none); a device's only to a finding of a sided site it sits
+        in too ("left chest tube with small residual pneumothorax": the pleura), never across organs
+        ("left-sided pacemaker with mild cardiomegaly", "right PICC line, small effusion")."""
+        if not self.paired(target.code):
+            return False
         if source.kind == "finding":
-            return True
+            return self.paired(source.code)
         if source.code not in self.onto or target.code not in self.onto:
             return False
         shared = set(self.onto.get(source.code).sites) & set(self.onto.get(target.code).sites)
         return any(site in self.onto and self.sided(site, "left") != site for site in shared)
+
+    def paired(self, code: str) -> bool:
+        """Whether a finding can have a side: one of its ontology sites has a left child (lung, pleura, rib,
+        diaphragm, clavicle, kidney); true for a code with no sites or none known (nothing says it cannot)."""
+        sites = [s for s in self.onto.get(code).sites if s in self.onto] if code in self.onto else []
+        return not sites or any(self.sided(site, "left") != site for site in sites)
 
     def locations(self, codes: list[str], laterality: str) -> tuple[str, ...]:
         """Anatomy codes, narrowed to the sided child where the side is known ("lung" + left → left_lung;
