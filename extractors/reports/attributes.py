@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from spacy.tokens import Doc, Span
 
-from extractors.reports.rules import weak_sides
+from extractors.reports.rules import comparative_sides, weak_sides
 
 # "without" too: "left effusion without right effusion" is two segments, the negated right one not the left's
 SEGMENT_BREAKS = frozenset({",", ";", "and", "with", "without", "but", "however", "although", "while", "whereas",
@@ -96,19 +96,21 @@ def segment_of(doc: Doc, start: int, end: int, sent: Span,
 
 
 def side_stretch(doc: Doc, lo: int, hi: int, places: set[int] | frozenset[int]) -> bool:
-    """Whether tokens [lo, hi) are a side-only stretch: a side word, otherwise anatomy and size words only."""
+    """Whether tokens [lo, hi) are a side-only stretch: a side word or a paired plural ("bases", "lungs"),
+    otherwise anatomy and size words only."""
     if hi <= lo or hi - lo > 6:
         return False
     toks = doc[lo:hi]
-    if not any(t.lower_ in LEFT or t.lower_ in RIGHT or t.lower_ in BOTH or t.text in SIDE_LETTERS for t in toks):
+    if not any(t.lower_ in LEFT or t.lower_ in RIGHT or t.lower_ in BOTH or t.text in SIDE_LETTERS
+               or t.lower_ in PAIRED_PLURALS for t in toks):  # "fibrosis, worse at the bases": both bases
         return False
     return all(t.lower_ in SIDE_STRETCH_WORDS or t.lower_ in SEVERITY or t.text in SIDE_LETTERS or t.i in places
                for t in toks)
 
 
 def laterality_of(words: list[str], anatomy_sides: list[str], code_plural: bool) -> str:
-    """left/right/bilateral from side words, sided anatomy, weak side words (weak_sides.tsv: only when nothing
-    else names a side) and plural paired structures."""
+    """left/right/bilateral from side words, sided anatomy, a side compared with the other (compares_sides),
+    weak side words (weak_sides.tsv: only when nothing else names a side) and plural paired structures."""
     sides = set(anatomy_sides)
     for w in words:
         if w in LEFT:
@@ -117,7 +119,7 @@ def laterality_of(words: list[str], anatomy_sides: list[str], code_plural: bool)
             sides.add("right")
         elif w in BOTH:
             sides.add("bilateral")
-    if "bilateral" in sides or {"left", "right"} <= sides:
+    if "bilateral" in sides or {"left", "right"} <= sides or (sides and compares_sides(words)):
         return "bilateral"
     if sides:
         return sides.pop()
@@ -127,6 +129,25 @@ def laterality_of(words: list[str], anatomy_sides: list[str], code_plural: bool)
     if code_plural or any(w in PAIRED_PLURALS for w in words):
         return "bilateral"
     return "none"
+
+
+COMPARISON_GAP = frozenset({"on", "at", "in", "than", "the", "so"})
+
+
+def compares_sides(words: list[str]) -> bool:
+    """Whether a comparative word (comparative_sides.tsv) stands right before a side, past at most three of "on",
+    "at", "in", "than", "the", "so": "effusions, greater on the right", "more so on the left", "larger than the
+    right" compare one side with the other, so both have the finding; "more prominent at the right base" does not."""
+    table = comparative_sides()
+    for i, w in enumerate(words):
+        if w not in table:
+            continue
+        j = i + 1
+        while j < len(words) and j - i <= 3 and words[j] in COMPARISON_GAP:
+            j += 1
+        if j < len(words) and j > i + 1 and (words[j] in LEFT or words[j] in RIGHT):
+            return True
+    return False
 
 
 def nearest(words: list[str], table: dict[str, str], anchor: int) -> str | None:

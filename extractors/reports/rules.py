@@ -9,6 +9,8 @@
 - scope_restarts.tsv: side/region words that, right after a negated finding with no join, open a new noun phrase;
 - weak_sides.tsv: words that give a finding a side only when nothing else in its segment does ("retrocardiac"
   → left, "diffuse" → bilateral);
+- comparative_sides.tsv: comparative words that, right before a side, put a finding on both sides ("effusions,
+  greater on the right" → bilateral);
 - phrases.tsv: extra finding patterns (pattern, expansion), where `(a|b)` is a choice and `[a|b]` an
   optional choice, so "heart (is|appears) [mildly|markedly] enlarged" is six phrases.
 
@@ -123,6 +125,16 @@ def weak_sides() -> dict[str, str]:
             raise ValueError(f"weak side {word!r}: one lower-case token, defined once{extra}")
         out[word] = side
     return out
+
+
+@cache
+def comparative_sides() -> frozenset[str]:
+    """Comparative words that, right before a side word, make the finding bilateral ("greater on the right")."""
+    words: dict[str, str] = {}
+    for word, _why in read_tsv("comparative_sides.tsv", 2):
+        check_token(word, words, "comparative side word")
+        words[word] = word
+    return frozenset(words)
 
 
 @cache

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from extractors.reports.extractor import ReportFindingExtractor
+from extractors.reports.rules import comparative_sides
 from tests.extractors.reports.test_laterality_export import jsonl_sides
 
 WITHOUT = [
@@ -50,3 +51,45 @@ def test_side_passes_between_paired_sites_only(extractor: ReportFindingExtractor
                                                ("atelectasis", True), ("rib_fracture", True)])
 def test_paired_reads_the_ontology_sites(extractor: ReportFindingExtractor, code: str, paired: bool) -> None:
     assert extractor.paired(code) is paired
+
+
+COMPARED = [
+    # (text, label, side): a comparative right before a side (data/comparative_sides.tsv) names both sides
+    ("Effusions, greater on the right.", "Effusion", "bilateral"),
+    ("Pleural effusions, larger on the left.", "Effusion", "bilateral"),
+    ("Basilar atelectasis, worse on the right.", "Atelectasis", "bilateral"),
+    ("Bibasilar atelectasis, more so on the left.", "Atelectasis", "bilateral"),
+    ("The left effusion is larger than the right.", "Effusion", "bilateral"),
+    ("Small effusions, less on the left.", "Effusion", "bilateral"),
+    ("Pneumothoraces, smaller on the right.", "Pneumothorax", "bilateral"),
+    # a comparison with the prior study or another word between is no second side
+    ("Atelectasis more prominent at the right base.", "Atelectasis", "right"),
+    ("Right effusion, larger than on the prior study.", "Effusion", "right"),
+    ("Left effusion is larger.", "Effusion", "left"),
+    ("Right effusion is more conspicuous.", "Effusion", "right"),
+]
+
+
+@pytest.mark.parametrize(("text", "label", "side"), COMPARED)
+def test_comparative_side_is_bilateral(extractor: ReportFindingExtractor, text: str, label: str, side: str) -> None:
+    assert jsonl_sides(extractor, text)[label] == side
+
+
+@pytest.mark.parametrize("word", sorted(comparative_sides()))
+def test_each_comparative_row(extractor: ReportFindingExtractor, word: str) -> None:
+    assert jsonl_sides(extractor, f"Pleural effusions, {word} on the right.")["Effusion"] == "bilateral"
+    assert jsonl_sides(extractor, f"Right pleural effusion is {word}.")["Effusion"] == "right"
+
+
+PAIRED_STRETCH = [
+    # (text, label, side): a stretch after the comma naming paired plural anatomy belongs to the segment
+    ("Interstitial fibrosis, worse at the bases.", "Fibrosis", "bilateral"),
+    ("Atelectasis, both bases.", "Atelectasis", "bilateral"),
+    ("Fibrosis, upper lobes.", "Fibrosis", "bilateral"),
+    ("Fibrosis, left base.", "Fibrosis", "left"),
+]
+
+
+@pytest.mark.parametrize(("text", "label", "side"), PAIRED_STRETCH)
+def test_paired_plural_stretch(extractor: ReportFindingExtractor, text: str, label: str, side: str) -> None:
+    assert jsonl_sides(extractor, text)[label] == side
