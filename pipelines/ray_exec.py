@@ -2,16 +2,19 @@
 
 The wave's input is one block per plan shard, and it stays one block to the end. Consecutive stateless
 stages fuse into one segment (pipelines/chain.py over plain rows); a chain of stateless stages only is
-one plain Ray task per shard. A stateful stage (a model) is a Ray Data actor pool of its own
-(`concurrency`), between Ray Data operators for the stateless segments. The shard writer runs in the
-last stateless segment (or as a task after a final actor pool), so pixels never go through a shuffle.
-Actor pools ask for fractional CPUs, so a 2-core machine never starves (a deadlock seen with whole-CPU
-actors).
+one plain Ray task per shard. A stateful stage (a model) is a pool of Ray actors of its own
+(`concurrency`), started once per run and kept across its waves (`ActorPools`: a pool per wave paid an
+actor start and the model's setup again every wave, 4.4 s a wave for findings.rules on 2 CPUs,
+bench/waves.py); each shard's segments are chained task → actor call → task by object refs, the
+blocks between them as Arrow IPC bytes. The shard writer runs in the last stateless segment (or as a
+task after a final actor pool), so pixels never go through a shuffle. Actors ask for fractional CPUs,
+so a 2-core machine never starves (a deadlock seen with whole-CPU actors).
 
 Each wrapper reports what it did to the run's progress counters (pipelines/progress.py) when given a
 `reporter` (progress.Reporter). Failures: a task that raises `RetryableError` (stage setup, a transient
 I/O error while writing a shard) or whose worker died is re-run up to `retries.attempts - 1` times;
-a pool actor that died is restarted (Ray Data's default, kept) and its block re-run, as often.
+a pool actor that died is restarted (its stages set up again) and its call re-run, as often; so is a
+call that raised `RetryableError`.
 """
 
 from __future__ import annotations
@@ -19,8 +22,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +31,7 @@ import ray
 import ray.data
 import ray.exceptions
 
-from pipelines.chain import ChainActor, Step, chain_task, to_ipc, write_task
+from pipelines.chain import ChainActor, Step, chain_task, from_ipc, run_chain, to_ipc, write_task
 from pipelines.config import BoundStage, PipelineConfig
 from pipelines.progress import Reporter
 from pipelines.stage import RunContext
@@ -97,17 +99,6 @@ def configure_data_context(cfg_debug: bool = False) -> None:
     # one-line message; RetryableError matches `retry_exceptions`), not Ray Data's UserCodeException
     ctx.raise_original_map_exception = True
     ctx.target_max_block_size = None  # a block is one shard end to end: never split it (pipelines/chain.py)
-    ctx.actor_task_retry_on_errors = [RetryableError]  # bounded by max_task_retries (apply_stage)
-
-
-@contextlib.contextmanager
-def remote_args_allowed() -> Iterator[None]:
-    """Ray 2.60 warns that `**ray_remote_args` (max_retries, retry_exceptions, max_task_retries) go in 2.64;
-    they have no named replacement yet (DataContext.max_map_retries retries in-process and cannot bound
-    worker deaths). medground pins ray 2.60.*: keep them, without the warning on every run."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="`ray_remote_args` is deprecated")
-        yield
 
 
 def segments(cfg: PipelineConfig) -> list[tuple[bool, list[tuple[BoundStage, str]]]]:
@@ -136,21 +127,92 @@ def segment_spec(bound: list[tuple[BoundStage, str]], ctx: RunContext,
     return steps, chunk, resources, max(0, ctx.retry_attempts - 1)
 
 
-def apply_segment(ds: ray.data.Dataset, stateful: bool, bound: list[tuple[BoundStage, str]], ctx: RunContext,
-                  chunk: int, writer: dict[str, Any] | None, reporter: Reporter | None) -> ray.data.Dataset:
-    """One Ray operator for a segment; each call gets one whole block (one shard, `batch_size=None`) and
-    runs it `chunk` rows at a time through the segment's stages; `writer` fuses the shard writer in."""
-    steps, chunk, resources, retries = segment_spec(bound, ctx, chunk)
-    common: dict[str, Any] = {"batch_format": "pyarrow", "batch_size": None, **resources}
-    args = {"steps": steps, "ctx": ctx, "chunk": chunk, "reporter": reporter, **(writer or {})}
-    with remote_args_allowed():
-        if stateful:  # a dead actor is restarted (max_restarts -1, Ray Data's default), its block re-run
-            return ds.map_batches(ChainActor, fn_constructor_kwargs=args,
-                                  concurrency=max(st.resources.concurrency for st, _ in bound),
-                                  max_restarts=-1, max_task_retries=retries, **common)
-        spread = {"scheduling_strategy": "SPREAD"} if writer else {}  # writers' I/O over the cluster's nodes
-        return ds.map_batches(chain_task, fn_kwargs=args, max_retries=retries,
-                              retry_exceptions=[RetryableError], **spread, **common)
+class SegmentActor:
+    """A stateful segment hosted for a whole run: its stages set up once (`ChainActor`), then every wave's
+    shards through `run`, Arrow IPC bytes in and out (the progress reporter is the wave's, per call)."""
+
+    def __init__(self, steps: list[Step], ctx: RunContext, chunk: int) -> None:
+        self.host = ChainActor(steps, ctx, chunk)
+
+    @ray.method(retry_exceptions=[RetryableError])
+    def run(self, batch: bytes, reporter: Reporter | None) -> bytes:
+        rows = run_chain(from_ipc(batch).to_pylist(), self.host.stages, self.host.chunk, reporter)
+        return to_ipc(pa.Table.from_pylist(rows, schema=SAMPLE_SCHEMA))
+
+
+def segment_ipc(batch: bytes, steps: list[Step], ctx: RunContext, chunk: int, reporter: Reporter | None) -> bytes:
+    """A stateless segment that feeds an actor pool: one block in and out as IPC bytes."""
+    return to_ipc(chain_task(batch, steps, ctx, chunk, reporter=reporter))
+
+
+def write_ipc(batch: bytes, out_dir: str, expected: dict[str, int], reporter: Reporter | None) -> pa.Table:
+    """The writer after a final actor pool: one block = one shard."""
+    return write_task(from_ipc(batch), out_dir, expected, reporter)
+
+
+class ActorPools:
+    """The run's actors, one pool per stateful segment (by its index in `segments`), started on first use
+    and kept until `close()`; calls go round-robin over a pool's actors (a wave's shards in LPT order)."""
+
+    def __init__(self) -> None:
+        self.pools: dict[int, list[Any]] = {}
+        self.turn: dict[int, int] = {}
+
+    def pick(self, index: int, bound: list[tuple[BoundStage, str]], ctx: RunContext, chunk: int) -> Any:
+        if index not in self.pools:
+            steps, chunk, resources, retries = segment_spec(bound, ctx, chunk)
+            actor = ray.remote(SegmentActor).options(**resources, max_restarts=-1, max_task_retries=retries)
+            size = max(st.resources.concurrency for st, _ in bound)
+            self.pools[index] = [actor.remote(steps, ctx, chunk) for _ in range(size)]
+            self.turn[index] = 0
+        pool = self.pools[index]
+        self.turn[index] += 1
+        return pool[(self.turn[index] - 1) % len(pool)]
+
+    def close(self) -> None:
+        for pool in self.pools.values():
+            for actor in pool:
+                with contextlib.suppress(Exception):
+                    ray.kill(actor)
+        self.pools.clear()
+
+
+def submit_chained(tables: list[pa.Table], segs: list[tuple[bool, list[tuple[BoundStage, str]]]], ctx: RunContext,
+                   chunk: int, writer: dict[str, Any], reporter: Reporter | None,
+                   pools: ActorPools) -> list[ray.ObjectRef]:
+    """A chain with actor pools: per shard, its segments as task → actor call → … → writer, chained by
+    object refs (each block moves between workers once per segment boundary, as IPC bytes)."""
+    retries = max(0, ctx.retry_attempts - 1)
+    opts = {"max_retries": retries, "retry_exceptions": [RetryableError]}
+    shipped = []
+    for i, (stateful, bound) in enumerate(segs):
+        if stateful:
+            shipped.append(None)
+            continue
+        steps, seg_chunk, resources, _ = segment_spec(bound, ctx, chunk)
+        last = i == len(segs) - 1
+        fn = chain_task if last else segment_ipc
+        task = ray.remote(fn).options(**resources, **opts, **({"scheduling_strategy": "SPREAD"} if last else {}))
+        shipped.append((task, ray.put(steps), seg_chunk, last))
+    ctx_ref, expected_ref = ray.put(ctx), ray.put(writer["expected"])
+    writer_task = ray.remote(write_ipc).options(num_cpus=0.25, scheduling_strategy="SPREAD", **opts)
+    refs = []
+    for table in sorted(tables, key=lambda t: -t.num_rows):  # LPT, as submit_tasks
+        ref: Any = to_ipc(table)
+        for i, (stateful, bound) in enumerate(segs):
+            if stateful:
+                ref = pools.pick(i, bound, ctx, chunk).run.remote(ref, reporter)
+                continue
+            task, steps_ref, seg_chunk, last = shipped[i]
+            if last:
+                ref = task.remote(ref, steps_ref, ctx_ref, seg_chunk, out_dir=writer["out_dir"], expected=expected_ref,
+                                  reporter=reporter)
+            else:
+                ref = task.remote(ref, steps_ref, ctx_ref, seg_chunk, reporter)
+        if segs[-1][0]:
+            ref = writer_task.remote(ref, writer["out_dir"], expected_ref, reporter)
+        refs.append(ref)
+    return refs
 
 
 def submit_tasks(tables: list[pa.Table], bound: list[tuple[BoundStage, str]], ctx: RunContext, chunk: int,
@@ -207,17 +269,22 @@ def run_shards(
     cfg: PipelineConfig, by_shard: dict[str, list[dict[str, Any]]] | list[pa.Table], out_dir: Path,
     ctx: RunContext, block_rows: int = 64, reporter: Reporter | None = None,
 ) -> list[dict[str, Any]]:
-    """`run_wave` on rows already grouped: shard name -> rows, or one Arrow table per shard."""
-    return submit_shards(cfg, by_shard, out_dir, ctx, block_rows, reporter)()
+    """`run_wave` on rows already grouped: shard name -> rows, or one Arrow table per shard (actors, if
+    any, live for this call only)."""
+    pools = ActorPools()
+    try:
+        return submit_shards(cfg, by_shard, out_dir, ctx, block_rows, reporter, pools)()
+    finally:
+        pools.close()
 
 
 def submit_shards(
     cfg: PipelineConfig, by_shard: dict[str, list[dict[str, Any]]] | list[pa.Table], out_dir: Path,
-    ctx: RunContext, block_rows: int = 64, reporter: Reporter | None = None,
+    ctx: RunContext, block_rows: int, reporter: Reporter | None, pools: ActorPools,
 ) -> Callable[[], list[dict[str, Any]]]:
-    """`run_shards` in two steps: start the work now, call the result for the writers' stats. A stateless
-    chain's tasks start at once (so the driver can submit the next wave while this one runs: no idle
-    workers between waves); a chain with an actor pool runs when called (one Ray Data job)."""
+    """`run_shards` in two steps: start the work now, call the result for the writers' stats. The tasks
+    start at once (so the driver can submit the next wave while this one runs: no idle workers between
+    waves); a chain with stateful stages uses `pools`' actors (the run's, kept across its waves)."""
     if isinstance(by_shard, dict):
         tables = [pa.Table.from_pylist(v, schema=SAMPLE_SCHEMA) for _, v in sorted(by_shard.items())]
     else:
@@ -229,13 +296,5 @@ def submit_shards(
     if len(segs) == 1 and not segs[0][0]:  # stateless end to end: one plain Ray task per shard
         refs = submit_tasks(tables, segs[0][1], ctx, block_rows, writer, reporter)
         return lambda: sorted((r for t in collect(refs) for r in t.to_pylist()), key=lambda r: r["shard"])
-    ds = ray.data.from_arrow(tables)
-    for i, (stateful, bound) in enumerate(segs):
-        last = i == len(segs) - 1 and not stateful
-        ds = apply_segment(ds, stateful, bound, ctx, block_rows, writer if last else None, reporter)
-    if segs[-1][0]:  # the chain ends in an actor pool: the writer is a task of its own
-        with remote_args_allowed():
-            ds = ds.map_batches(write_task, fn_kwargs={**writer, "reporter": reporter}, batch_format="pyarrow",
-                                batch_size=None, num_cpus=0.25, max_retries=max(0, ctx.retry_attempts - 1),
-                                retry_exceptions=[RetryableError], scheduling_strategy="SPREAD")
-    return lambda: sorted(ds.take_all(), key=lambda r: r["shard"])
+    refs = submit_chained(tables, segs, ctx, block_rows, writer, reporter, pools)
+    return lambda: sorted((r for t in collect(refs) for r in t.to_pylist()), key=lambda r: r["shard"])

@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # Ray is imported only when there is work (resuming a complet
 
     from pipelines.plan_store import PlanStore
     from pipelines.progress import ProgressTracker, ProgressView
+    from pipelines.ray_exec import ActorPools
 
 
 Submitted = tuple[int, int, float, Callable[[], list[dict[str, Any]]]]  # wave, rows, submitted at, result
@@ -81,6 +82,19 @@ def run_waves(
 
 def run_all(cfg: PipelineConfig, pending: list[str], store: PlanStore, out_dir: Path, ctx: RunContext,
             log: Callable[[str], None], runlog: RunLog, tracker: ProgressTracker) -> list[dict[str, Any]]:
+    """The run's waves, on actor pools that live for the run (model setup once, not once per wave)."""
+    from pipelines.ray_exec import ActorPools
+
+    pools = ActorPools()  # the run's model actors: started on first use, kept across its waves
+    try:
+        return submit_waves(cfg, pending, store, out_dir, ctx, log, runlog, tracker, pools)
+    finally:
+        pools.close()
+
+
+def submit_waves(cfg: PipelineConfig, pending: list[str], store: PlanStore, out_dir: Path, ctx: RunContext,
+                 log: Callable[[str], None], runlog: RunLog, tracker: ProgressTracker,
+                 pools: ActorPools) -> list[dict[str, Any]]:
     """The waves, one submitted ahead: wave n+1's tasks are queued before wave n's results are read, so
     the workers never idle at a wave boundary (the driver holds two waves' rows, never the plan)."""
     from pipelines.ray_exec import submit_shards
@@ -97,7 +111,7 @@ def run_all(cfg: PipelineConfig, pending: list[str], store: PlanStore, out_dir: 
             rows = sum(t.num_rows for t in tables)
             runlog.event("wave_start", wave=n, shards=names, rows=rows)
             started = (n, rows, time.monotonic(),
-                       submit_shards(cfg, tables, out_dir, ctx, block_rows, reporter=tracker.reporter(n)))
+                       submit_shards(cfg, tables, out_dir, ctx, block_rows, tracker.reporter(n), pools))
             del tables
         if ahead is not None:
             rows_done += ahead[1]
