@@ -77,6 +77,22 @@ CASES: list[tuple[str, str, str, set[str], dict[str, str]]] = [
     ("correlate_for", "", "Correlate clinically for pneumonia.", set(), {}),
     ("finding_then_recommend", "Right lower lobe pneumonia.", "Follow-up recommended to document resolution.",
      {"Pneumonia"}, {"Pneumonia": "right"}),
+    # laterality audit classes (test_laterality_classes.py), through the CLI
+    ("lat_sides_per_finding", "Right effusion and left atelectasis.", "", {"Effusion", "Atelectasis"},
+     {"Effusion": "right", "Atelectasis": "left"}),
+    ("lat_side_across_list", "Left lower lobe atelectasis and effusion.", "", {"Effusion", "Atelectasis"},
+     {"Effusion": "left", "Atelectasis": "left"}),
+    ("lat_device_side", "Right PICC; no pneumothorax.", "Right PICC. Small effusion.", {"Effusion"},
+     {"Effusion": "none"}),
+    ("lat_two_sentences", "Small left pleural effusion.", "Right pleural effusion.", {"Effusion"},
+     {"Effusion": "bilateral"}),
+    ("lat_sided_and_unsided", "Small left pleural effusion.", "Small effusion.", {"Effusion"}, {"Effusion": "left"}),
+    ("lat_plural", "", "Small pleural effusions.", {"Effusion"}, {"Effusion": "bilateral"}),
+    ("lat_r_gt_l", "", "Effusions, R>L.", {"Effusion"}, {"Effusion": "bilateral"}),
+    ("lat_comparative", "", "Effusions, greater on the right.", {"Effusion"}, {"Effusion": "bilateral"}),
+    ("lat_without", "Left effusion without right effusion.", "", {"Effusion"}, {"Effusion": "left"}),
+    ("lat_unpaired", "Left effusion and cardiomegaly.", "", {"Effusion", "Cardiomegaly"},
+     {"Effusion": "left", "Cardiomegaly": "none"}),
 ]
 
 
