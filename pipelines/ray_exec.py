@@ -127,6 +127,38 @@ def segment_spec(bound: list[tuple[BoundStage, str]], ctx: RunContext,
     return steps, chunk, resources, max(0, ctx.retry_attempts - 1)
 
 
+def check_capacity(cfg: PipelineConfig, cpus: float, gpus: float) -> list[str]:
+    """What keeps this chain from running on a cluster of `cpus`/`gpus`; empty when it fits. A pool's actors
+    hold their CPUs/GPUs for the whole run, so the pools' reservations plus the largest request of a
+    stateless segment (or the writer after a final pool) must fit, or the tasks that feed the actors never
+    start: a run that hangs instead of an error. Each problem names the stage's `resources` key."""
+    index = {label: i for i, label in enumerate(stage_labels(cfg))}
+    segs = segments(cfg)
+    held_cpu = held_gpu = 0.0
+    task_cpu = 0.25 if segs[-1][0] else 0.0
+    pools = []
+    for stateful, bound in segs:
+        cpu = max(st.resources.num_cpus for st, _ in bound)
+        if not stateful:
+            task_cpu = max(task_cpu, cpu)
+            continue
+        n = max(st.resources.concurrency for st, _ in bound)
+        gpu = max(st.resources.num_gpus for st, _ in bound)
+        held_cpu, held_gpu = held_cpu + n * cpu, held_gpu + n * gpu
+        pools.append(f"stages[{index[bound[0][1]]}].resources ({n} x {cpu:g} CPU" + (f", {gpu:g} GPU" if gpu else "")
+                     + ")")
+    if not pools:
+        return []
+    out = []
+    if held_gpu > gpus:
+        out.append(f"the actor pools ask for {held_gpu:g} GPU(s) and the cluster has {gpus:g}: " + ", ".join(pools))
+    if held_cpu + task_cpu > cpus:
+        out.append(f"the actor pools hold {held_cpu:g} CPU(s) for the run and the stateless stages need "
+                   f"{task_cpu:g} more, but the cluster has {cpus:g}: lower concurrency or num_cpus in "
+                   + ", ".join(pools))
+    return out
+
+
 class SegmentActor:
     """A stateful segment hosted for a whole run: its stages set up once (`ChainActor`), then every wave's
     shards through `run`, Arrow IPC bytes in and out (the progress reporter is the wave's, per call)."""

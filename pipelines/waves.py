@@ -3,6 +3,7 @@ progress, the run log's wave/shard/stage events, and the run summary at the end.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from pipelines.config import PipelineConfig
 from pipelines.plan import Plan
 from pipelines.runlog import RunLog
 from pipelines.stage import RunContext
+from schemas.errors import ConfigError
 
 if TYPE_CHECKING:  # Ray is imported only when there is work (resuming a complete run needs none)
     from pathlib import Path
@@ -62,8 +64,9 @@ def run_waves(
     url = init_ray(cfg, address, log)
     if url:
         log(f"Ray dashboard: {url}")
-    runlog.event("ray", dashboard=url, nodes=sum(1 for n in ray.nodes() if n.get("Alive")),
-                 cpus=ray.cluster_resources().get("CPU", 0), gpus=ray.cluster_resources().get("GPU", 0))
+    cpus, gpus = ray.cluster_resources().get("CPU", 0), ray.cluster_resources().get("GPU", 0)
+    runlog.event("ray", dashboard=url, nodes=sum(1 for n in ray.nodes() if n.get("Alive")), cpus=cpus, gpus=gpus)
+    fits(cfg, cpus, gpus, local=not (address or cfg.model.ray.address or os.environ.get("RAY_ADDRESS")), log=log)
     tracker = ProgressTracker(labels, sum(counts[n] for n in pending), len(pending), view=view,
                               runlog=runlog).start()
     stats: list[dict[str, Any]] = []
@@ -136,6 +139,17 @@ def end_wave(wave: Submitted, rows_done: int, shards_done: int, tracker: Progres
     runlog.event("wave_end", wave=n, seconds=round(time.monotonic() - t, 3), shards=len(stats),
                  written=sum(s["written"] for s in stats), quarantined=sum(s["quarantined"] for s in stats))
     return stats
+
+
+def fits(cfg: PipelineConfig, cpus: float, gpus: float, local: bool, log: Callable[[str], None]) -> None:
+    """On a local Ray a chain whose actor pools leave no room for its tasks is a config error, before any
+    shard starts; a cluster may autoscale to fit it, so there it is a warning."""
+    from pipelines.ray_exec import check_capacity
+
+    for problem in check_capacity(cfg, cpus, gpus):
+        if local:
+            raise ConfigError("stages", problem)
+        log(f"warning: {problem} (now; an autoscaling cluster may add them)")
 
 
 def stage_labels(cfg: PipelineConfig) -> list[str]:

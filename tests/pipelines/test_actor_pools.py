@@ -22,7 +22,7 @@ from pipelines.registry import register_stage
 from pipelines.runlog import read_log
 from pipelines.samples.nih_cxr14 import write_nih_sample
 from pipelines.stage import Resources, Sample, Stage, StageParams
-from schemas.errors import RetryableError
+from schemas.errors import ConfigError, RetryableError
 from tests.pipelines.test_faults_worker import corpus_files
 
 FLAKY = "00000003_000.png"
@@ -93,3 +93,53 @@ def test_actors_are_set_up_once_per_run_across_waves(nih: Any, tmp_path: Path, r
     del files["manifest.json"]  # it records the config, whose shards_per_wave differs; tables and shards do not
     assert files == {k: v for k, v in corpus_files(one.out_dir).items() if k != "manifest.json"}
     assert many.summary["quarantined"] == one.summary["quarantined"]
+
+
+def capacity_config(folder: Path, resources: dict[str, Any], last: bool = True) -> Any:
+    counted = {"name": CountSetupTestStage.name, "params": {"folder": str(folder)}, "resources": resources}
+    stages = [{"name": "ingest.decode"}, counted, *([] if last else [{"name": "labels.dataset"}])]
+    return parse_config({"corpus": "pools", "salt": "s", "stages": stages,
+                         "sources": [{"name": "sources.nih_cxr14", "params": {"root": str(folder)}}]})
+
+
+@pytest.mark.parametrize(("resources", "cpus", "gpus", "problem"), [
+    ({"num_cpus": 0.25, "concurrency": 2}, 2, 0, None),  # 0.5 held + ingest's 1.0
+    ({"num_cpus": 1.0, "concurrency": 1}, 2, 0, None),  # 1 held + 1: exactly full
+    ({"num_cpus": 1.0, "concurrency": 2}, 2, 0, "hold 2 CPU(s) for the run and the stateless stages need 1 more"),
+    ({"num_cpus": 0.5, "concurrency": 1, "num_gpus": 1.0}, 4, 0, "ask for 1 GPU(s) and the cluster has 0"),
+    ({"num_cpus": 0.5, "concurrency": 2, "num_gpus": 1.0}, 4, 2, None),
+])
+def test_capacity_check_names_the_pool_that_leaves_no_room(tmp_path: Path, resources: dict[str, Any], cpus: float,
+                                                           gpus: float, problem: str | None) -> None:
+    from pipelines.ray_exec import check_capacity
+
+    found = check_capacity(capacity_config(tmp_path, resources), cpus, gpus)
+    if problem is None:
+        assert found == []
+    else:
+        assert len(found) == 1 and problem in found[0] and "stages[1].resources" in found[0]
+
+
+def test_capacity_check_ignores_stateless_chains_and_counts_the_final_writer(tmp_path: Path) -> None:
+    from pipelines.ray_exec import check_capacity
+
+    stateless = parse_config({"corpus": "c", "salt": "s",
+                              "sources": [{"name": "sources.nih_cxr14", "params": {"root": str(tmp_path)}}],
+                              "stages": [{"name": "ingest.decode", "resources": {"num_cpus": 4.0}}]})
+    assert check_capacity(stateless, 1, 0) == []
+    # the actor last: ingest's 1.0 CPU (not the writer's 0.25) is the largest task request beside 1 held CPU
+    assert check_capacity(capacity_config(tmp_path, {"num_cpus": 1.0, "concurrency": 1}), 1.9, 0)
+
+
+def test_a_pool_that_leaves_no_room_fails_before_any_shard(nih: Any, tmp_path: Path, ray_session: None) -> None:
+    from pipelines.run import run_pipeline
+
+    counted = {"name": CountSetupTestStage.name, "params": {"folder": str(tmp_path)},
+               "resources": {"num_cpus": 1.0, "concurrency": 2}}
+    cfg = parse_config({"corpus": "pools", "salt": "s", "shard_size": 2,
+                        "sources": [{"name": "sources.nih_cxr14", "params": {"root": str(nih.root)}}],
+                        "stages": [{"name": "ingest.decode"}, counted]})
+    with pytest.raises(ConfigError, match=r"stages\[1\]\.resources \(2 x 1 CPU\)"):
+        run_pipeline(cfg, tmp_path / "out", log=lambda _m: None)
+    assert not list(tmp_path.glob("setup-*"))  # no actor was started
+    assert not list((tmp_path / "out").rglob("*.tar"))
