@@ -104,8 +104,9 @@ def side_stretch(doc: Doc, lo: int, hi: int, places: set[int] | frozenset[int]) 
     if not any(t.lower_ in LEFT or t.lower_ in RIGHT or t.lower_ in BOTH or t.text in SIDE_LETTERS
                or t.lower_ in PAIRED_PLURALS for t in toks):  # "fibrosis, worse at the bases": both bases
         return False
-    return all(t.lower_ in SIDE_STRETCH_WORDS or t.lower_ in SEVERITY or t.text in SIDE_LETTERS or t.i in places
-               for t in toks)
+    comparatives = comparative_sides()  # "left effusion, larger than the right"
+    return all(t.lower_ in SIDE_STRETCH_WORDS or t.lower_ in SEVERITY or t.lower_ in comparatives
+               or t.text in SIDE_LETTERS or t.i in places for t in toks)
 
 
 def laterality_of(words: list[str], anatomy_sides: list[str], code_plural: bool) -> str:
