@@ -19,8 +19,11 @@ from extractors.reports.rules import comparative_sides, weak_sides
 # "without" too: "left effusion without right effusion" is two segments, the negated right one not the left's
 SEGMENT_BREAKS = frozenset({",", ";", "and", "with", "without", "but", "however", "although", "while", "whereas",
                             "."})
-LEFT = frozenset({"left", "lt", "l-sided", "left-sided", "sinistral"})
-RIGHT = frozenset({"right", "rt", "r-sided", "right-sided", "dextral"})
+LEFT = frozenset({"left", "lt", "lt.", "l-sided", "left-sided", "sinistral"})
+RIGHT = frozenset({"right", "rt", "rt.", "r-sided", "right-sided", "dextral"})
+# side abbreviations written with their full stop, kept one token (extractor.build_pipeline) so that the stop neither
+# ends the sentence nor the phrase segment ("small lt. effusion and rt. atelectasis")
+DOTTED_SIDES = ("lt.", "rt.")
 BOTH = frozenset({"bilateral", "bilaterally", "both", "bibasilar", "bibasal", "biapical", "bilat", "b/l",
                   "bihilar", "bi-basilar", "bi-apical"})
 # capital single letters only ("L effusion", "effusions R > L."), never "l"/"r"
@@ -69,7 +72,7 @@ class Attributes:
 def segment_of(doc: Doc, start: int, end: int, sent: Span,
                places: set[int] | frozenset[int] = frozenset()) -> tuple[int, int]:
     """Token range [lo, hi) of the phrase segment around the mention [start, end). A neighbouring stretch
-    across "and"/"," that holds only sides, anatomy (token indices `places`) and size words, and names a side,
+    across "and"/","/", and" that holds only sides, anatomy (token indices `places`) and size words, and names a side,
     belongs to the segment ("left and right effusions", "small left and moderate right effusions",
     "atelectasis in the right and left lower lobes")."""
     lo = start
@@ -79,17 +82,23 @@ def segment_of(doc: Doc, start: int, end: int, sent: Span,
     while hi < sent.end and doc[hi].lower_ not in SEGMENT_BREAKS:
         hi += 1
     while lo - 1 > sent.start and doc[lo - 1].lower_ in SIDE_JOINS:
-        j = lo - 1
+        k = lo - 1  # the join: one token or a run of them (", and")
+        while k - 1 > sent.start and doc[k - 1].lower_ in SIDE_JOINS:
+            k -= 1
+        j = k
         while j > sent.start and doc[j - 1].lower_ not in SEGMENT_BREAKS:
             j -= 1
-        if not side_stretch(doc, j, lo - 1, places):
+        if not side_stretch(doc, j, k, places):
             break
         lo = j
     while hi < sent.end and doc[hi].lower_ in SIDE_JOINS:
-        j = hi + 1
+        k = hi + 1  # past the join: one token or a run of them ("atelectasis at the left base, and right base")
+        while k < sent.end and doc[k].lower_ in SIDE_JOINS:
+            k += 1
+        j = k
         while j < sent.end and doc[j].lower_ not in SEGMENT_BREAKS:
             j += 1
-        if not side_stretch(doc, hi + 1, j, places):
+        if not side_stretch(doc, k, j, places):
             break
         hi = j
     return lo, hi

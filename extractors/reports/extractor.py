@@ -15,11 +15,12 @@ from dataclasses import dataclass, replace
 from itertools import pairwise
 
 import spacy
+from spacy.attrs import ORTH
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 import extractors.reports.sentences  # noqa: F401  (registers the sentencizer component)
-from extractors.reports.attributes import PAIRED_PLURALS, attributes_of, segment_of
+from extractors.reports.attributes import DOTTED_SIDES, PAIRED_PLURALS, attributes_of, segment_of
 from extractors.reports.context import CONFIDENCE, ContextRules, assert_mention
 from extractors.reports.matcher import MENTION_KINDS, Match, OntologyPhraseMatcher
 from extractors.reports.sections import CLINICAL_SECTIONS, section_at
@@ -50,6 +51,9 @@ class Mention:
 def build_pipeline(abbreviation_detector: bool = True) -> Language:
     """A blank English pipeline with our sentencizer (+ scispaCy's abbreviation detector)."""
     nlp = spacy.blank("en")
+    for side in DOTTED_SIDES:  # "lt." / "Rt." / "LT.": one token, the stop no sentence end (sentences.py)
+        for form in (side, side.capitalize(), side.upper()):
+            nlp.tokenizer.add_special_case(form, [{ORTH: form}])
     nlp.add_pipe("medground_report_sentencizer")
     if abbreviation_detector:
         import scispacy.abbreviation  # noqa: F401  (registers "abbreviation_detector")
@@ -224,7 +228,8 @@ def drop_word_exceptions(nlp: Language, onto: Ontology) -> None:
     is Massachusetts to spaCy's English rules; "Mass." ending a report sentence is a mass)."""
     words = {w for form in onto.surface_forms() for w in form.lower().split()}
     rules = nlp.tokenizer.rules or {}
-    kept = {k: v for k, v in rules.items() if not (k.endswith(".") and k[:-1].lower() in words)}
+    kept = {k: v for k, v in rules.items()
+            if not (k.endswith(".") and k[:-1].lower() in words) or k.lower() in DOTTED_SIDES}
     if len(kept) != len(rules):
         nlp.tokenizer.rules = kept
 

@@ -45,12 +45,24 @@ def mark_sentences(doc: Doc) -> Doc:
             force = True
             starts.pop(0)
         tok.is_sent_start = force
-        force = tok.text in _ENDERS
+        force = tok.text in _ENDERS or ends_dotted(doc, tok.i)
         if "\n" in tok.whitespace_:
             force = force or line_break_ends_sentence(tok.whitespace_, tok.text, "")
         prev_word = tok.text
         prev_end = tok.idx + len(tok.text)
     return doc
+
+
+DOTTED_ENDS = frozenset({"lt.", "rt."})  # one-token side abbreviations with their stop (extractor.build_pipeline)
+
+
+def ends_dotted(doc: Doc, i: int) -> bool:
+    """Whether token i is a dotted side abbreviation ending its sentence: "effusion on the rt. No pneumothorax"
+    (a capital or a digit follows, or nothing), never "small lt. effusion"."""
+    if doc[i].lower_ not in DOTTED_ENDS:
+        return False
+    nxt = next((t for t in doc[i + 1 :] if not t.is_space), None)
+    return nxt is None or nxt.text[0].isupper() or nxt.text[0].isdigit()
 
 
 def line_break_ends_sentence(space: str, prev_word: str, next_word: str) -> bool:

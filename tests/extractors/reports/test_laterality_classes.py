@@ -93,3 +93,60 @@ PAIRED_STRETCH = [
 @pytest.mark.parametrize(("text", "label", "side"), PAIRED_STRETCH)
 def test_paired_plural_stretch(extractor: ReportFindingExtractor, text: str, label: str, side: str) -> None:
     assert jsonl_sides(extractor, text)[label] == side
+
+
+DOTTED = [
+    # (text, label, side): "lt."/"rt." with their stop are side words, and the stop ends neither the phrase nor the
+    # sentence, unless a capital follows
+    ("Lt. pleural effusion.", "Effusion", "left"),
+    ("Small rt. pleural effusion.", "Effusion", "right"),
+    ("Small LT. effusion.", "Effusion", "left"),
+    ("Small lt. effusion and rt. atelectasis.", "Effusion", "left"),
+    ("Small lt. effusion and rt. atelectasis.", "Atelectasis", "right"),
+    ("Effusion on the rt.", "Effusion", "right"),
+]
+
+
+@pytest.mark.parametrize(("text", "label", "side"), DOTTED)
+def test_dotted_side_abbreviations(extractor: ReportFindingExtractor, text: str, label: str, side: str) -> None:
+    assert jsonl_sides(extractor, text)[label] == side
+
+
+def test_dotted_side_ends_its_sentence_before_a_capital(extractor: ReportFindingExtractor) -> None:
+    mentions = extractor.extract("Effusion on the rt. No pneumothorax.")
+    assert [(m.code, m.certainty) for m in mentions] == [("pleural_effusion", "present"), ("pneumothorax", "absent")]
+    assert mentions[0].sentence == "Effusion on the rt."
+
+
+JOIN_RUNS = [
+    # (text, label, side): ", and" joins a side-only stretch as "and" or "," alone do
+    ("Atelectasis at the left base, and right base.", "Atelectasis", "bilateral"),
+    ("Atelectasis at the left base, and the right base.", "Atelectasis", "bilateral"),
+    ("Left, and right pleural effusions.", "Effusion", "bilateral"),
+    ("Atelectasis at the left base, and right pleural effusion.", "Atelectasis", "left"),
+]
+
+
+@pytest.mark.parametrize(("text", "label", "side"), JOIN_RUNS)
+def test_join_runs(extractor: ReportFindingExtractor, text: str, label: str, side: str) -> None:
+    assert jsonl_sides(extractor, text)[label] == side
+
+
+BLUNTING = [
+    # (text, label, side): phrases.tsv "[side] costophrenic angle blunting" (uncertain, as the other blunting rows:
+    # the CheXpert labeler's post_negation_uncertainty.txt hedges a blunt costophrenic angle); its side carries
+    # over to the effusion it is read as
+    ("Left costophrenic angle blunting consistent with small effusion.", "Effusion", "left"),
+    ("Right costophrenic angle blunting, likely small effusion.", "Effusion", "right"),
+]
+
+
+@pytest.mark.parametrize(("text", "label", "side"), BLUNTING)
+def test_costophrenic_blunting_side(extractor: ReportFindingExtractor, text: str, label: str, side: str) -> None:
+    assert jsonl_sides(extractor, text)[label] == side
+
+
+def test_costophrenic_blunting_alone_is_uncertain(extractor: ReportFindingExtractor) -> None:
+    assert jsonl_sides(extractor, "Left costophrenic angle blunting.") == {"normal": "none"}
+    assert [(m.code, m.certainty) for m in extractor.extract("Left costophrenic angle blunting.")] == [
+        ("pleural_effusion", "uncertain")]
