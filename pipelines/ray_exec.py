@@ -266,17 +266,19 @@ def submit_tasks(tables: list[pa.Table], bound: list[tuple[BoundStage, str]], ct
 
 
 def collect(refs: list[ray.ObjectRef]) -> list[Any]:
-    """Every task's result; on the first failure the tasks not yet done are cancelled (a running one is
-    interrupted: shard writes are atomic, a resume redoes it) and their results consumed, so Ray logs no
-    'unhandled error' for them, then the task's own exception is raised."""
+    """Every task's result; on the first failure the other tasks are given up to 60 s to end (a shard they
+    write is complete and kept for a resume; shard writes are atomic) and their results consumed, so Ray
+    logs no 'unhandled error' for them, then the task's own exception is raised. They are not
+    cancelled: in Ray 2.60 a `ray.cancel` racing a task's completion can abort the driver in Ray's task
+    manager ("Check failed: it != submissible_tasks_.end() Tried to complete task that was not pending",
+    seen here in 1 of 4 runs of a failing run; ray-project/ray#54846, #54798)."""
     try:
         return ray.get(refs)
     except ray.exceptions.RayError as err:
-        for ref in refs:
-            ray.cancel(ref)
-        for ref in refs:
+        ready, _ = ray.wait(refs, num_returns=len(refs), timeout=60)
+        for ref in ready:
             with contextlib.suppress(ray.exceptions.RayError):
-                ray.get(ref, timeout=60)
+                ray.get(ref)
         cause = getattr(err, "cause", None)
         if isinstance(err, ray.exceptions.RayTaskError) and isinstance(cause, Exception):
             raise cause from err
