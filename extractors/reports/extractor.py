@@ -20,7 +20,17 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 import extractors.reports.sentences  # noqa: F401  (registers the sentencizer component)
-from extractors.reports.attributes import DOTTED_SIDES, PAIRED_PLURALS, attributes_of, segment_of
+from extractors.reports.attributes import (
+    BOTH,
+    DOTTED_SIDES,
+    LEFT,
+    PAIRED_PLURALS,
+    RIGHT,
+    SEGMENT_BREAKS,
+    SIDE_LETTERS,
+    attributes_of,
+    segment_of,
+)
 from extractors.reports.context import CONFIDENCE, ContextRules, assert_mention
 from extractors.reports.matcher import MENTION_KINDS, Match, OntologyPhraseMatcher
 from extractors.reports.sections import CLINICAL_SECTIONS, section_at
@@ -120,6 +130,26 @@ class ReportFindingExtractor:
                     mention = replace(mention, laterality=before[-1].laterality,
                                       flags=(*mention.flags, "side_anaphor"))
             out.append(mention)
+        return self.carry_back(doc, [m for m, _ in own], out, {i for a in anatomy for i in range(a.start, a.end)})
+
+    def carry_back(self, doc: Doc, matches: list[Match], out: list[Mention], places: set[int]) -> list[Mention]:
+        """A side written after a coordinated pair reaches its first member too: "atelectasis and effusion at the
+        left base", "effusion and atelectasis on the right", "pneumonia and effusion on the left": a finding with
+        no side, joined to the next finding of its sentence by joins and size words only (BACK_JOINS; no side or
+        anatomy between, so the side is the next one's post-modifier, never its pre-modifier: "atelectasis and small
+        left effusion" keeps atelectasis unsided), takes the next one's side, from the last pair backwards
+        (passes_side: never onto an unpaired finding, "cardiomegaly and effusion on the left")."""
+        for i in range(len(out) - 2, -1, -1):
+            mention, nxt = out[i], out[i + 1]
+            if (mention.laterality != "none" or nxt.laterality == "none" or mention.sentence != nxt.sentence
+                    or mention.kind != "finding" or nxt.kind != "finding" or nxt.certainty == "absent"
+                    or mention.certainty == "absent" or not self.passes_side(nxt, mention)):
+                continue
+            between = range(matches[i].end, matches[i + 1].start)
+            if (between and side_after(doc, matches[i + 1].end, places)
+                    and all(doc[t].lower_ in BACK_JOINS and t not in places for t in between)
+                    and any(doc[t].lower_ in ("and", "or", "and/or", "/") for t in between)):
+                out[i] = replace(mention, laterality=nxt.laterality, flags=(*mention.flags, "side_inherited"))
         return out
 
     def mention(self, doc: Doc, m: Match, sent: Span, anatomy: list[Match], triggers: list,
@@ -203,6 +233,19 @@ RELATIONAL = frozenset({"adjacent", "associated", "underlying", "accompanying", 
                         "concomitant", "coexisting", "coexistent"})
 
 
+def side_after(doc: Doc, end: int, places: set[int]) -> bool:
+    """Whether the phrase segment after token `end` (to a segment break or the sentence end) names a side: a side
+    word or letter, a paired plural ("at the bases") or anatomy (token indices `places`): "effusion on the left",
+    not "effusions" on its own."""
+    k = end
+    while k < len(doc) and not doc[k].is_sent_start and doc[k].lower_ not in SEGMENT_BREAKS:
+        w = doc[k].lower_
+        if w in LEFT or w in RIGHT or w in BOTH or doc[k].text in SIDE_LETTERS or w in PAIRED_PLURALS or k in places:
+            return True
+        k += 1
+    return False
+
+
 def relational(doc: Doc, lo: int, start: int) -> bool:
     """Whether a relational word stands between the sentence start `lo` and the finding at token `start`, with no
     comma between (the finding's own phrase: "there is adjacent mild atelectasis")."""
@@ -216,6 +259,10 @@ def relational(doc: Doc, lo: int, start: int) -> bool:
 
 
 ALTERNATIVE_JOINS = (("or",), ("and/or",), ("and", "/", "or"), ("/",))
+# What may stand between two coordinated findings for a side written after the second to reach the first too
+# (Mention.carry_back): the joins and size/degree words, no side word nor anatomy
+BACK_JOINS = frozenset({"and", "or", "and/or", "/", ",", "small", "large", "tiny", "trace", "minimal", "mild",
+                        "moderate", "severe", "focal", "patchy", "a", "an", "some"})
 # Size/degree words allowed between the join and the second alternative ("atelectasis or small effusion").
 ALTERNATIVE_MODIFIERS = frozenset({
     "small", "large", "tiny", "trace", "minimal", "mild", "moderate", "severe", "massive", "early", "focal",

@@ -150,3 +150,30 @@ def test_costophrenic_blunting_alone_is_uncertain(extractor: ReportFindingExtrac
     assert jsonl_sides(extractor, "Left costophrenic angle blunting.") == {"normal": "none"}
     assert [(m.code, m.certainty) for m in extractor.extract("Left costophrenic angle blunting.")] == [
         ("pleural_effusion", "uncertain")]
+
+
+CARRY_BACK = [
+    # (text, label, side): a side after a coordinated pair ("and"/"or") reaches its first member ...
+    ("Atelectasis and effusion at the left base.", "Atelectasis", "left"),
+    ("Atelectasis and small effusion in the right base.", "Atelectasis", "right"),
+    ("Effusion and atelectasis on the right.", "Effusion", "right"),
+    ("Consolidation and effusion in the left hemithorax.", "Consolidation", "left"),
+    ("Pneumonia and effusion on the left.", "Pneumonia", "left"),
+    ("Edema and effusions at the bases.", "Edema", "bilateral"),
+    # ... never a pre-modifier of the second, a side the second has on its own, onto an unpaired finding, nor
+    # across a bare comma
+    ("Atelectasis and small left effusion.", "Atelectasis", "none"),
+    ("Edema and effusions.", "Edema", "none"),
+    ("Mild edema and bilateral effusions.", "Edema", "none"),
+    ("Cardiomegaly and effusion on the left.", "Cardiomegaly", "none"),
+    ("Emphysema, atelectasis at the left base.", "Emphysema", "none"),
+]
+
+
+@pytest.mark.parametrize(("text", "label", "side"), CARRY_BACK)
+def test_side_after_a_pair(extractor: ReportFindingExtractor, text: str, label: str, side: str) -> None:
+    assert jsonl_sides(extractor, text)[label] == side
+
+
+def test_a_negated_pair_gets_no_row(extractor: ReportFindingExtractor) -> None:
+    assert jsonl_sides(extractor, "No pneumothorax and effusion on the left.") == {"normal": "none"}
