@@ -29,10 +29,12 @@ from extractors.reports.attributes import (
     SEGMENT_BREAKS,
     SIDE_LETTERS,
     attributes_of,
+    laterality_of,
     segment_of,
 )
 from extractors.reports.context import CONFIDENCE, ContextRules, assert_mention
 from extractors.reports.matcher import MENTION_KINDS, Match, OntologyPhraseMatcher
+from extractors.reports.rules import interpretive_links
 from extractors.reports.sections import CLINICAL_SECTIONS, section_at
 from schemas.ontology import Ontology, load_ontology
 
@@ -104,6 +106,8 @@ class ReportFindingExtractor:
         spans = [(m.start, m.end) for m, _ in own]
         by_start = {m.start: self.mention(doc, m, sent, anatomy, triggers, spans) for m, sent in own}
         negations = [t.start for t in triggers if t.rule.category == "NEGATED"]
+        anatomy_sides = {i: side for a in anatomy if (side := self.onto.get(a.code).laterality)
+                         for i in range(a.start, a.end)}
         for m, sent in own:
             mention = by_start[m.start]
             partners = alternatives.get(m.start, ())
@@ -119,6 +123,10 @@ class ReportFindingExtractor:
                     and prev.certainty != "absent"):
                 # "left basilar opacity, likely atelectasis": a finding's side carries over within a sentence
                 mention = replace(mention, laterality=prev.laterality, flags=(*mention.flags, "side_inherited"))
+            elif (mention.laterality == "none" and mention.kind == "finding" and self.paired(mention.code)
+                  and (side := linked_side(doc, m.start, sent.start, spans, anatomy_sides)) != "none"):
+                # "left basilar density, likely atelectasis": the side of the description the finding is read as
+                mention = replace(mention, laterality=side, flags=(*mention.flags, "side_linked"))
             elif mention.laterality == "none" and (doc[sent.start].lower_ in ANAPHORS
                                                    or relational(doc, sent.start, m.start)):
                 # "Left lower lobe opacity. This likely represents pneumonia.": only an anaphoric subject carries
@@ -231,6 +239,36 @@ ANAPHORS = frozenset({"this", "these", "it", "they", "which"})  # sentence subje
 # Words before a finding that place it by the finding named just before ("adjacent atelectasis", "associated effusion")
 RELATIONAL = frozenset({"adjacent", "associated", "underlying", "accompanying", "overlying", "surrounding",
                         "concomitant", "coexisting", "coexistent"})
+
+
+LINK_SKIP = frozenset({"a", "an", "the", "small", "mild", "minimal", "subsegmental", "early", "focal", "patchy",
+                       "some", "trace", "tiny", "moderate", "discoid", "linear", "plate-like", "platelike"})
+
+
+def linked_side(doc: Doc, start: int, lo: int, spans: list[tuple[int, int]], anatomy_sides: dict[int, str]) -> str:
+    """The side of the description a finding at token `start` is read as (interpretive_links.tsv: "left basilar
+    density, likely atelectasis" → left): an interpretive link right before the finding (past LINK_SKIP words), then,
+    before it (past one comma), the description back to the sentence start `lo`, a segment break or another mention
+    (token spans `spans`); its side words and sided anatomy (token → side) as laterality_of reads them."""
+    j = start
+    while j > lo and doc[j - 1].lower_ in LINK_SKIP:
+        j -= 1
+    links = interpretive_links()
+    k = next((j - n for n in (3, 2, 1) if j - n >= lo and tuple(t.lower_ for t in doc[j - n : j]) in links), None)
+    if k is None:
+        return "none"
+    if k > lo and doc[k - 1].text == ",":
+        k -= 1
+    taken = {i for a, b in spans for i in range(a, b)}
+    i = k
+    while i > lo and doc[i - 1].lower_ not in SEGMENT_BREAKS and i - 1 not in taken:
+        i -= 1
+    if i == k or (i > lo and i - 1 in taken):  # nothing described, or the description is a mention's own phrase
+        return "none"
+    if any(t.lower_ in ("post", "s/p", "after") for t in doc[i:k]):  # "status post right mastectomy, likely ..."
+        return "none"
+    words = [SIDE_LETTERS.get(t.text, t.lower_) for t in doc[i:k]]
+    return laterality_of(words, [anatomy_sides[t] for t in range(i, k) if t in anatomy_sides], False)
 
 
 def side_after(doc: Doc, end: int, places: set[int]) -> bool:

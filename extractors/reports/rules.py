@@ -11,6 +11,8 @@
   → left, "diffuse" → bilateral);
 - comparative_sides.tsv: comparative words that, right before a side, put a finding on both sides ("effusions,
   greater on the right" → bilateral);
+- interpretive_links.tsv: words linking a sided description to the finding it is read as ("left basilar density,
+  likely atelectasis"): the finding takes the description's side;
 - phrases.tsv: extra finding patterns (pattern, expansion), where `(a|b)` is a choice and `[a|b]` an
   optional choice, so "heart (is|appears) [mildly|markedly] enlarged" is six phrases.
 
@@ -135,6 +137,18 @@ def comparative_sides() -> frozenset[str]:
         check_token(word, words, "comparative side word")
         words[word] = word
     return frozenset(words)
+
+
+@cache
+def interpretive_links() -> frozenset[tuple[str, ...]]:
+    """Link phrases (lower-case token tuples) after which a finding takes the side of the description before them."""
+    out: set[tuple[str, ...]] = set()
+    for phrase, _why in read_tsv("interpretive_links.tsv", 2):
+        tokens = tuple(phrase.split())
+        if phrase != phrase.lower() or tokens in out:
+            raise ValueError(f"interpretive link {phrase!r}: lower-case tokens, defined once")
+        out.add(tokens)
+    return frozenset(out)
 
 
 @cache

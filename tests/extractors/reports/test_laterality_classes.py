@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from extractors.reports.extractor import ReportFindingExtractor
-from extractors.reports.rules import comparative_sides
+from extractors.reports.rules import comparative_sides, interpretive_links
 from tests.extractors.reports.test_laterality_export import jsonl_sides
 
 WITHOUT = [
@@ -177,3 +177,34 @@ def test_side_after_a_pair(extractor: ReportFindingExtractor, text: str, label: 
 
 def test_a_negated_pair_gets_no_row(extractor: ReportFindingExtractor) -> None:
     assert jsonl_sides(extractor, "No pneumothorax and effusion on the left.") == {"normal": "none"}
+
+
+LINKED = [
+    # (text, label, side): a finding read into a sided description (data/interpretive_links.tsv) takes its side
+    ("Left basilar densities consistent with atelectasis.", "Atelectasis", "left"),
+    ("Streaky left basilar markings, likely atelectasis.", "Atelectasis", "left"),
+    ("Interstitial changes in both lungs consistent with fibrosis.", "Fibrosis", "bilateral"),
+    ("Increased markings at the right base, likely atelectasis.", "Atelectasis", "right"),
+    ("Right lower lobe process, likely pneumonia.", "Pneumonia", "right"),
+    ("Bibasilar linear densities consistent with atelectasis.", "Atelectasis", "bilateral"),
+    ("Left base shadowing suggestive of mild atelectasis.", "Atelectasis", "left"),
+    # no link, no description, a device or surgery, or another sentence: no side
+    ("Left basilar density. Atelectasis.", "Atelectasis", "none"),
+    ("Findings consistent with atelectasis.", "Atelectasis", "none"),
+    ("Status post right mastectomy, likely atelectasis.", "Atelectasis", "none"),
+    ("Right PICC line, likely atelectasis.", "Atelectasis", "none"),
+]
+
+
+@pytest.mark.parametrize(("text", "label", "side"), LINKED)
+def test_side_of_the_described_abnormality(extractor: ReportFindingExtractor, text: str, label: str,
+                                           side: str) -> None:
+    assert jsonl_sides(extractor, text)[label] == side
+
+
+@pytest.mark.parametrize("link", sorted(" ".join(p) for p in interpretive_links()))
+def test_each_interpretive_link(extractor: ReportFindingExtractor, link: str) -> None:
+    found = [m for m in extractor.extract(f"Right basilar density, {link} atelectasis.") if m.code == "atelectasis"]
+    assert [m.laterality for m in found] == ["right"]
+    found = [m for m in extractor.extract(f"Basilar density, {link} atelectasis.") if m.code == "atelectasis"]
+    assert [m.laterality for m in found] == ["none"]
