@@ -48,7 +48,8 @@ reproduces).
 
 Tried and dropped (bench/masks_quality.py, tune half): a majority of 8 jittered boxes (no gain),
 the union of the two half-box masks and SAM on each Otsu component's box (both lost: chosen where
-one organ fills the box); BTCV has no two-organ boxes, so multi-part targets remain unmeasured.
+one organ fills the box). Multi-part targets are scored on the bench's derived two-kidney box
+(`kidneys_both`, both kidneys under one box, in its own table), where those two were not re-measured.
 Also dropped (tune / report chosen Dice with the candidate added and the QC weights refitted, vs
 0.834/0.806): SAM iterative refinement (the single mask's low-res logits fed back as the mask
 prompt with the same box: 0.839/0.802, a second round 0.835/0.800; the best multimask output
