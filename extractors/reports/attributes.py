@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import pairwise
 
 from spacy.tokens import Doc, Span
 
@@ -129,6 +130,8 @@ def laterality_of(words: list[str], anatomy_sides: list[str], code_plural: bool)
             sides.add("right")
         elif w in BOTH:
             sides.add("bilateral")
+    if any(pair in EACH_SIDE for pair in pairwise(words)):  # "effusion on each side"
+        sides.add("bilateral")
     if "bilateral" in sides or {"left", "right"} <= sides or (sides and compares_sides(words)):
         return "bilateral"
     if sides:
@@ -141,6 +144,8 @@ def laterality_of(words: list[str], anatomy_sides: list[str], code_plural: bool)
     return "none"
 
 
+# "on each side", "in either lung": both sides ("either" alone is no side: "either atelectasis or pneumonia")
+EACH_SIDE = frozenset((a, b) for a in ("each", "either") for b in ("side", "lung", "hemithorax", "base", "apex"))
 COMPARISON_GAP = frozenset({"on", "at", "in", "than", "the", "so"})
 
 

@@ -208,3 +208,19 @@ def test_each_interpretive_link(extractor: ReportFindingExtractor, link: str) ->
     assert [m.laterality for m in found] == ["right"]
     found = [m for m in extractor.extract(f"Basilar density, {link} atelectasis.") if m.code == "atelectasis"]
     assert [m.laterality for m in found] == ["none"]
+
+
+@pytest.mark.parametrize(("text", "side"), [
+    ("Effusion on each side.", "bilateral"),
+    ("Effusion on either side.", "bilateral"),
+    ("Small effusion at each base.", "bilateral"),
+    ("Effusions on both sides.", "bilateral"),
+    ("Small effusion on the left side.", "left"),
+])
+def test_each_or_either_side_is_bilateral(extractor: ReportFindingExtractor, text: str, side: str) -> None:
+    assert jsonl_sides(extractor, text)["Effusion"] == side
+
+
+def test_either_alone_is_no_side(extractor: ReportFindingExtractor) -> None:
+    found = {m.code: m.laterality for m in extractor.extract("Either atelectasis or pneumonia at the left base.")}
+    assert found == {"atelectasis": "left", "pneumonia": "left"}
