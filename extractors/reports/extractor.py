@@ -34,7 +34,7 @@ from extractors.reports.attributes import (
 )
 from extractors.reports.context import CONFIDENCE, ContextRules, assert_mention
 from extractors.reports.matcher import MENTION_KINDS, Match, OntologyPhraseMatcher
-from extractors.reports.rules import interpretive_links
+from extractors.reports.rules import interpretive_links, side_bridges
 from extractors.reports.sections import CLINICAL_SECTIONS, section_at
 from schemas.ontology import Ontology, load_ontology
 
@@ -202,11 +202,21 @@ class ReportFindingExtractor:
         if not self.paired(target.code):
             return False
         if source.kind == "finding":
-            return self.paired(source.code)
+            return self.paired(source.code) or self.bridged(source, target)
         if source.code not in self.onto or target.code not in self.onto:
             return False
         shared = set(self.onto.get(source.code).sites) & set(self.onto.get(target.code).sites)
         return any(site in self.onto and self.sided(site, "left") != site for site in shared)
+
+    def bridged(self, source: Mention, target: Mention) -> bool:
+        """Whether a sided location of `source` lies under an anatomy site of side_bridges.tsv that reaches one of
+        `target`'s sites ("right rib fractures with small pneumothorax": right_ribs is a rib, which reaches pleura)."""
+        if target.code not in self.onto:
+            return False
+        sites = set(self.onto.get(target.code).sites)
+        bridges = side_bridges()
+        return any(bridges.get(a, frozenset()) & sites for loc in source.location_codes if loc in self.onto
+                   for a in (loc, *self.onto.ancestors(loc)))
 
     def paired(self, code: str) -> bool:
         """Whether a finding can have a side: one of its ontology sites has a left child (lung, pleura, rib,

@@ -13,6 +13,8 @@
   greater on the right" → bilateral);
 - interpretive_links.tsv: words linking a sided description to the finding it is read as ("left basilar density,
   likely atelectasis"): the finding takes the description's side;
+- side_bridges.tsv: anatomy whose side reaches a lung/pleural finding from a finding of an unpaired site ("right
+  rib fractures with small pneumothorax");
 - phrases.tsv: extra finding patterns (pattern, expansion), where `(a|b)` is a choice and `[a|b]` an
   optional choice, so "heart (is|appears) [mildly|markedly] enlarged" is six phrases.
 
@@ -149,6 +151,16 @@ def interpretive_links() -> frozenset[tuple[str, ...]]:
             raise ValueError(f"interpretive link {phrase!r}: lower-case tokens, defined once")
         out.add(tokens)
     return frozenset(out)
+
+
+@cache
+def side_bridges() -> dict[str, frozenset[str]]:
+    """Anatomy site → the target finding sites its side reaches (side_bridges.tsv)."""
+    out: dict[str, frozenset[str]] = {}
+    for site, targets, _why in read_tsv("side_bridges.tsv", 3):
+        check_token(site, out, "side bridge")
+        out[site] = frozenset(targets.split("|"))
+    return out
 
 
 @cache

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from extractors.reports.extractor import ReportFindingExtractor
-from extractors.reports.rules import comparative_sides, interpretive_links
+from extractors.reports.rules import comparative_sides, interpretive_links, side_bridges
 from tests.extractors.reports.test_laterality_export import jsonl_sides
 
 WITHOUT = [
@@ -224,3 +224,26 @@ def test_each_or_either_side_is_bilateral(extractor: ReportFindingExtractor, tex
 def test_either_alone_is_no_side(extractor: ReportFindingExtractor) -> None:
     found = {m.code: m.laterality for m in extractor.extract("Either atelectasis or pneumonia at the left base.")}
     assert found == {"atelectasis": "left", "pneumonia": "left"}
+
+
+BRIDGED = [
+    # (text, label, side): a sided rib or clavicle (data/side_bridges.tsv) passes its side to a lung/pleural finding
+    ("Right rib fractures with small pneumothorax.", "Pneumothorax", "right"),
+    ("Fracture of the left 5th rib with adjacent pneumothorax.", "Pneumothorax", "left"),
+    ("Right clavicle fracture with pneumothorax.", "Pneumothorax", "right"),
+    ("Left rib fractures with small effusion.", "Effusion", "left"),
+    # the humerus is no bridge, nor is the heart a target
+    ("Right humeral fracture with small effusion.", "Effusion", "none"),
+    ("Right rib fractures and cardiomegaly.", "Cardiomegaly", "none"),
+]
+
+
+@pytest.mark.parametrize(("text", "label", "side"), BRIDGED)
+def test_side_bridges(extractor: ReportFindingExtractor, text: str, label: str, side: str) -> None:
+    assert jsonl_sides(extractor, text)[label] == side
+
+
+@pytest.mark.parametrize("site", sorted(side_bridges()))
+def test_each_side_bridge_row(extractor: ReportFindingExtractor, site: str) -> None:
+    assert side_bridges()[site] and site in extractor.onto
+    assert jsonl_sides(extractor, f"Left {site} fracture with small pneumothorax.")["Pneumothorax"] == "left"
