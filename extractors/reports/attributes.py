@@ -33,7 +33,10 @@ SIDE_LETTERS = {"L": "left", "R": "right", "L.": "left", "R.": "right"}
 SIDE_STRETCH_WORDS = frozenset({"the", "of", "in", "at", "on", "both", "side", "sides", "greater", "than", "more",
                                 "less", "worse", ">", "<", "=", "lower", "upper", "middle", "lobe", "lobes", "base",
                                 "bases", "lung", "lungs", "apex", "apices", "hemithorax", "zone", "zones",
+                                # "and to a lesser degree the left lower lobe", "and also the right base"
+                                "to", "a", "lesser", "extent", "degree", "also", "slightly",
                                 *LEFT, *RIGHT, *BOTH})
+SIDE_STRETCH_MAX = 8  # tokens
 SIDE_JOINS = frozenset({"and", ",", "&"})
 PAIRED_PLURALS = frozenset({"lungs", "bases", "apices", "hemithoraces", "hemithoraxes", "hila", "effusions",
                             "pneumothoraces", "pneumothoraxes", "lobes", "angles", "sulci"})
@@ -108,7 +111,7 @@ def segment_of(doc: Doc, start: int, end: int, sent: Span,
 def side_stretch(doc: Doc, lo: int, hi: int, places: set[int] | frozenset[int]) -> bool:
     """Whether tokens [lo, hi) are a side-only stretch: a side word or a paired plural ("bases", "lungs"),
     otherwise anatomy and size words only."""
-    if hi <= lo or hi - lo > 6:
+    if hi <= lo or hi - lo > SIDE_STRETCH_MAX:
         return False
     toks = doc[lo:hi]
     if not any(t.lower_ in LEFT or t.lower_ in RIGHT or t.lower_ in BOTH or t.text in SIDE_LETTERS
