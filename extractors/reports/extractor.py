@@ -34,7 +34,7 @@ from extractors.reports.attributes import (
 )
 from extractors.reports.context import CONFIDENCE, ContextRules, assert_mention
 from extractors.reports.matcher import MENTION_KINDS, Match, OntologyPhraseMatcher
-from extractors.reports.rules import interpretive_links, side_bridges
+from extractors.reports.rules import interpretive_links, side_bridges, unsided_findings
 from extractors.reports.sections import CLINICAL_SECTIONS, section_at
 from schemas.ontology import Ontology, load_ontology
 
@@ -220,7 +220,10 @@ class ReportFindingExtractor:
 
     def paired(self, code: str) -> bool:
         """Whether a finding can have a side: one of its ontology sites has a left child (lung, pleura, rib,
-        diaphragm, clavicle, kidney); true for a code with no sites or none known (nothing says it cannot)."""
+        diaphragm, clavicle, kidney) and it is not in unsided_findings.tsv; true for a code with no sites or none
+        known (nothing says it cannot)."""
+        if code in unsided_findings():  # "left effusion and hiatal hernia": the hiatus is midline
+            return False
         sites = [s for s in self.onto.get(code).sites if s in self.onto] if code in self.onto else []
         return not sites or any(self.sided(site, "left") != site for site in sites)
 

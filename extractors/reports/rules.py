@@ -15,6 +15,7 @@
   likely atelectasis"): the finding takes the description's side;
 - side_bridges.tsv: anatomy whose side reaches a lung/pleural finding from a finding of an unpaired site ("right
   rib fractures with small pneumothorax");
+- unsided_findings.tsv: finding codes that never inherit a side though a site of theirs is paired (hiatal hernia);
 - phrases.tsv: extra finding patterns (pattern, expansion), where `(a|b)` is a choice and `[a|b]` an
   optional choice, so "heart (is|appears) [mildly|markedly] enlarged" is six phrases.
 
@@ -161,6 +162,16 @@ def side_bridges() -> dict[str, frozenset[str]]:
         check_token(site, out, "side bridge")
         out[site] = frozenset(targets.split("|"))
     return out
+
+
+@cache
+def unsided_findings() -> frozenset[str]:
+    """Finding codes that never inherit a side (unsided_findings.tsv)."""
+    out: dict[str, str] = {}
+    for code, _why in read_tsv("unsided_findings.tsv", 2):
+        check_token(code, out, "unsided finding")
+        out[code] = code
+    return frozenset(out)
 
 
 @cache

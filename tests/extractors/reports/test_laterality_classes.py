@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from extractors.reports.extractor import ReportFindingExtractor
-from extractors.reports.rules import comparative_sides, interpretive_links, side_bridges
+from extractors.reports.rules import comparative_sides, interpretive_links, side_bridges, unsided_findings
 from tests.extractors.reports.test_laterality_export import jsonl_sides
 
 WITHOUT = [
@@ -247,3 +247,17 @@ def test_side_bridges(extractor: ReportFindingExtractor, text: str, label: str, 
 def test_each_side_bridge_row(extractor: ReportFindingExtractor, site: str) -> None:
     assert side_bridges()[site] and site in extractor.onto
     assert jsonl_sides(extractor, f"Left {site} fracture with small pneumothorax.")["Pneumothorax"] == "left"
+
+
+@pytest.mark.parametrize("code", sorted(unsided_findings()))
+def test_each_unsided_finding_row(extractor: ReportFindingExtractor, code: str) -> None:
+    assert code in extractor.onto and not extractor.paired(code)
+
+
+@pytest.mark.parametrize(("text", "side"), [
+    ("Left effusion and hiatal hernia.", "none"),
+    ("Left lower lobe atelectasis with a hiatal hernia.", "none"),
+    ("Left diaphragmatic hernia.", "left"),  # its own side word still counts
+])
+def test_hiatal_hernia_inherits_no_side(extractor: ReportFindingExtractor, text: str, side: str) -> None:
+    assert jsonl_sides(extractor, text)["Hernia"] == side
