@@ -15,7 +15,8 @@ a `report` half; both are printed (tune only what the tune half shows).
 Multi-part targets (`MULTIPART`: both kidneys under one box) are scored in their own table.
 Prints Dice per organ and overall per method and half, and the Spearman rank correlation of the QC
 score with true Dice. `--fit` also prints QC weights refitted on the tune half (within-box least
-squares, as `extractors.masks.select.WEIGHTS` were made). The image is the 8-bit PNG as shipped
+squares, as `extractors.masks.select.WEIGHTS` were made) and the leave-one-patient-out check of that
+fit inside the tune half (`lopo_cv`). The image is the 8-bit PNG as shipped
 (already windowed: no second window). `--encode-cache DIR` (development only, e.g. /tmp/...):
 LiteMedSAM embeddings of every encoder input (whole images and crops) are kept there by content
 hash, so a rerun decodes only (never point it at the repository; embeddings are not committed).
@@ -88,7 +89,7 @@ def score_image(gray: np.ndarray, lab: np.ndarray, organs: dict[str, str], predi
         features(cands, box)
         x, y = float(box[0]), float(box[1])
         stage_gc = grabcut.predict(gray, (x, y, float(box[2] - x), float(box[3] - y)))
-        winner = choose(cands, box)
+        winner = choose(cands, box, image=gray)
         row: dict[str, Any] = {"organ": organ, "multipart": organ in MULTIPART, "grabcut": dice(stage_gc.mask, gt),
                                "chosen": dice(winner.mask, gt), "chosen_name": winner.name,
                                "qc_score": winner.score, "reason": winner.reason, "cands": {}}
@@ -150,6 +151,33 @@ def fit_weights(rows: list[dict[str, Any]]) -> dict[str, float]:
     coef, *_ = np.linalg.lstsq(np.concatenate(xs), np.concatenate(ys), rcond=None)
     b0 = float(np.mean(np.concatenate(raw_y) - np.concatenate(raw_x) @ coef))
     return {"intercept": round(b0, 4), **{k: round(float(c), 4) for k, c in zip(keys, coef, strict=True)}}
+
+
+def lopo_cv(rows: list[dict[str, Any]]) -> tuple[float, int]:
+    """Leave-one-patient-out check of the fit inside `rows` (the tune half): weights refitted on the
+    other patients, each patient's boxes re-chosen from their stored features with them (box fill
+    under `BOX_MARGIN`; a diffuse-guarded box stays box fill). Mean chosen Dice and organs below box
+    fill, over all of `rows`."""
+    from extractors.masks.select import BOX_MARGIN, NO_MODEL
+
+    out: list[dict[str, Any]] = []
+    for image in sorted({r["image"] for r in rows}):
+        weights = fit_weights([r for r in rows if r["image"] != image])
+        for r in (r for r in rows if r["image"] == image):
+            scores = {n: weights["intercept"] + sum(w * _feat(v, k, NO_MODEL) for k, w in weights.items()
+                                                     if k != "intercept")
+                      for n, v in r["cands"].items() if n in SELECTABLE and (v["fill"] > 0 or n == "box_fill")}
+            scores = {n: float(np.clip(x, 0.0, 1.0)) for n, x in scores.items()}
+            best = max(scores, key=lambda n: scores[n])  # first of the best: candidate order
+            if best != "box_fill" and (scores[best] - scores["box_fill"] < BOX_MARGIN
+                                       or r["reason"].startswith("diffuse:")):
+                best = "box_fill"
+            out.append({**r, "chosen": r["cands"][best]["dice"]})
+    by_organ: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in out:
+        by_organ[r["organ"]].append(r)
+    below = sum(_mean(rs, "chosen") < _mean(rs, "box_fill") - 1e-9 for rs in by_organ.values())
+    return _mean(out, "chosen"), below
 
 
 def _feat(v: dict[str, float], key: str, default: dict[str, float]) -> float:
@@ -258,7 +286,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nchosen candidates: {dict(sorted(wins.items()))}")
     print(f"{len(items)} images, {len(rows)} masks (+{len(multi)} multi-part) in {elapsed:.1f} s (CPU)")
     if args.fit and predictor is not None:
-        print(f"QC weights refitted on the tune half: {fit_weights([r for r in rows if r['half'] == 'tune'])}")
+        tune = [r for r in rows if r["half"] == "tune"]
+        print(f"QC weights refitted on the tune half: {fit_weights(tune)}")
+        cv, below = lopo_cv(tune)
+        print(f"tune half, leave-one-patient-out (weights refitted without each patient): chosen {cv:.4f}, "
+              f"{below} organ(s) below box fill")
     if args.dump:
         args.dump.write_text(json.dumps(rows, indent=1))
     return 0

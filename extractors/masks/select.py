@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from extractors.masks.candidates import BOX_FILL, Candidate
+from extractors.masks.guard import diffuse_reason
 from schemas.tables import SCORE_DECIMALS
 
 # Weights of the QC score: least squares of Dice on the features of every selectable candidate of
@@ -32,6 +33,22 @@ from schemas.tables import SCORE_DECIMALS
 # -0.1088/-0.1128 by the bench; the -0.1054/0.7566/... once committed with it came from a dev harness
 # without the GrabCut voters, a third-decimal mismatch now gone; with the flipped multimask outputs:
 # -0.0935/0.7552/0.5314/0.1502/-0.1204/-0.1123).
+# Chooser variants measured and not kept (issue 16, BTCV tune half only, leave-one-patient-out CV
+# inside it: fitted on 13 patients, scored on the 14th, mean chosen Dice; bench dump + dev scripts):
+# this within-box least-squares score 0.8404 at BOX_MARGIN 0.03 (the line `--fit` prints; 0.8405
+# with unrounded weights, 0.8398 at 0.02, 0.8404 at 0.04; in-sample 0.8429). A pairwise logistic
+# ranking on candidate feature differences (pairs weighted by their Dice gap) 0.8368-0.8387 over
+# margins 0-0.5 logits, with per-size terms (features x log box area) 0.8382-0.8395; least squares
+# with the size terms 0.8378-0.8393, with them and agree^2, tight^2, agree*tight 0.8277-0.8375, with
+# agree^2 and agree*tight alone 0.8415 (+0.001: noise, and an organ below box fill in-sample); a
+# listwise softmax fit 0.79-0.82; per-candidate-kind intercepts (crop, flip, ellipse, box)
+# 0.8364-0.8373; a fusion of the top 2/3/5 model candidates by QC score (score-weighted pixel mean
+# >= 0.5, one more selectable candidate, weights refitted) 0.8396/0.8375/0.8419 (noise; each leaves
+# an organ below box fill in-sample); box fill when the winner's agreement is below 0.3-0.7: 0.8398
+# down to 0.7875; separate margins for boxes below/above the median box area (each chosen from
+# 0-0.06 inside every CV fold) 0.8399. Under CV this score leaves one organ below box fill
+# (esophagus, one tune mask: 0.650 vs 0.896), the variants one or two; those with none cost 0.01 or
+# more (pairwise at margin 0.8: 0.8310). None beat this score by the ~0.003 noise level, so it stays.
 WEIGHTS: dict[str, float] = {"intercept": -0.093, "agree": 0.7167, "tight": 0.5521, "pred_iou": 0.1759,
                              "stability": -0.1448, "fill": -0.1172}
 # The model-free QC score of masks.classical (GrabCut/Otsu vs ellipse vs box fill): the same
@@ -77,9 +94,11 @@ def qc_score(c: Candidate, weights: dict[str, float] | None = None) -> float:
 
 
 def choose(cands: list[Candidate], box: np.ndarray | None = None, weights: dict[str, float] | None = None,
-           selectable: tuple[str, ...] = SELECTABLE, margin: float = BOX_MARGIN) -> Choice:
+           selectable: tuple[str, ...] = SELECTABLE, margin: float = BOX_MARGIN,
+           image: np.ndarray | None = None) -> Choice:
     """The selectable candidate with the best QC score (box fill is always selectable); box fill
-    when the best beats box fill's score by less than `margin` (reason `box_margin`)."""
+    when the best beats box fill's score by less than `margin` (reason `box_margin`) and, given the
+    `image`, where `extractors.masks.guard` finds the target diffuse (reason `diffuse:...`)."""
     scored = sorted(((qc_score(c, weights), i) for i, c in enumerate(cands)
                      if (c.name in selectable or c.name == BOX_FILL) and (c.mask.any() or c.name == BOX_FILL)),
                     key=lambda t: (-t[0], t[1]))
@@ -89,6 +108,10 @@ def choose(cands: list[Candidate], box: np.ndarray | None = None, weights: dict[
     best_score, best_i = scored[0]
     best = cands[best_i]
     fill = next(((s, i) for s, i in scored if cands[i].name == BOX_FILL), None)
+    if image is not None and box is not None and best.name != BOX_FILL and fill is not None:
+        diffuse = diffuse_reason(image, box, cands)
+        if diffuse:
+            return Choice(BOX_FILL, cands[fill[1]].mask, round(fill[0], SCORE_DECIMALS), f"{diffuse}:{best.name}")
     if best.name != BOX_FILL and fill is not None and best_score - fill[0] < margin:
         return Choice(BOX_FILL, cands[fill[1]].mask, round(fill[0], SCORE_DECIMALS),
                       f"box_margin:{best.name}:{best_score:.4f}-{fill[0]:.4f}<{margin}")

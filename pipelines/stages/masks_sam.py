@@ -61,7 +61,9 @@ class SamParams(StageParams):
     # outputs, their vote, the flipped image's output, an upsampled crop's outputs for small boxes,
     # the ellipse and box fill by a
     # GT-free QC score (extractors/masks/select.py;
-    # box fill is one of them, so `fallback_to_box` is not needed); "model": the decoder's one mask
+    # box fill is one of them, so `fallback_to_box` is not needed; a diffuse box, with no visible
+    # boundary and no confident model output, keeps box fill: extractors/masks/guard.py, flag
+    # `diffuse_guard`); "model": the decoder's one mask
     select: Literal["candidates", "model"] = "candidates"
     # the flipped candidates (select=candidates): LiteMedSAM on the mirrored image (`sam_flip`,
     # `sam_flip_m1/m2`, and `sam_union` which holds `sam_flip`), one more encoder input per image (in
@@ -280,13 +282,14 @@ class SamBoxMaskStage(SamMaskStageBase):
         for prompt, box, cands in zip(prompts, boxes, sam_sets, strict=True):
             cands = cands + classical_candidates(image, box)
             features(cands, box)
-            choice = choose(cands, box)
+            choice = choose(cands, box, image=image)
             sam = cands[0]  # the decoder's single mask: its scores stay the region's model scores
             qc = assess_region(choice.mask, sam.predicted_iou or 0.0, sam.stability or 0.0, box, prompt.gt,
                                self.thresholds, allow_fallback=False)
             rec = prompted_region(prompt.region, self.origin, qc, backbone.tag, backbone.checkpoint_sha256)
             if choice.name == BOX_FILL:
-                rec["qc_flags"] = sorted({*rec["qc_flags"], "fallback_box_fill", "box_fill_best_qc"})
+                why = "diffuse_guard" if choice.reason.startswith("diffuse:") else "box_fill_best_qc"
+                rec["qc_flags"] = sorted({*rec["qc_flags"], "fallback_box_fill", why})
             rec.update(candidate=choice.name, qc_score=choice.score, candidate_reason=choice.reason)
             out.append(rec)
         return out
