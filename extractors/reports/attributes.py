@@ -15,7 +15,7 @@ from itertools import pairwise
 
 from spacy.tokens import Doc, Span
 
-from extractors.reports.rules import comparative_sides, weak_sides
+from extractors.reports.rules import comparative_sides, each_side, weak_sides
 
 # "without" too: "left effusion without right effusion" is two segments, the negated right one not the left's
 SEGMENT_BREAKS = frozenset({",", ";", "and", "with", "without", "but", "however", "although", "while", "whereas",
@@ -133,7 +133,7 @@ def laterality_of(words: list[str], anatomy_sides: list[str], code_plural: bool)
             sides.add("right")
         elif w in BOTH:
             sides.add("bilateral")
-    if any(pair in EACH_SIDE for pair in pairwise(words)):  # "effusion on each side"
+    if any(pair in each_side() for pair in pairwise(words)):  # "effusion on each side" (each_side.tsv)
         sides.add("bilateral")
     if "bilateral" in sides or {"left", "right"} <= sides or (sides and compares_sides(words)):
         return "bilateral"
@@ -147,8 +147,6 @@ def laterality_of(words: list[str], anatomy_sides: list[str], code_plural: bool)
     return "none"
 
 
-# "on each side", "in either lung": both sides ("either" alone is no side: "either atelectasis or pneumonia")
-EACH_SIDE = frozenset((a, b) for a in ("each", "either") for b in ("side", "lung", "hemithorax", "base", "apex"))
 COMPARISON_GAP = frozenset({"on", "at", "in", "than", "the", "so"})
 
 

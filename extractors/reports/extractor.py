@@ -34,7 +34,14 @@ from extractors.reports.attributes import (
 )
 from extractors.reports.context import CONFIDENCE, ContextRules, assert_mention
 from extractors.reports.matcher import MENTION_KINDS, Match, OntologyPhraseMatcher
-from extractors.reports.rules import interpretive_links, side_bridges, unsided_findings
+from extractors.reports.rules import (
+    back_joins,
+    interpretive_links,
+    link_skip,
+    side_bridges,
+    surgical_sides,
+    unsided_findings,
+)
 from extractors.reports.sections import CLINICAL_SECTIONS, section_at
 from schemas.ontology import Ontology, load_ontology
 
@@ -137,16 +144,21 @@ class ReportFindingExtractor:
                 if before and before[-1].laterality != "none" and before[-1].sentence != mention.sentence:
                     mention = replace(mention, laterality=before[-1].laterality,
                                       flags=(*mention.flags, "side_anaphor"))
+            if (mention.laterality == "none" and mention.kind == "finding"
+                    and (side := self.surgical_side(doc, mention.code, sent)) != "none"):
+                # "status post left lobectomy with small effusion": the operated side's pleural space
+                mention = replace(mention, laterality=side, flags=(*mention.flags, "side_surgical"))
             out.append(mention)
         return self.carry_back(doc, [m for m, _ in own], out, {i for a in anatomy for i in range(a.start, a.end)})
 
     def carry_back(self, doc: Doc, matches: list[Match], out: list[Mention], places: set[int]) -> list[Mention]:
         """A side written after a coordinated pair reaches its first member too: "atelectasis and effusion at the
         left base", "effusion and atelectasis on the right", "pneumonia and effusion on the left": a finding with
-        no side, joined to the next finding of its sentence by joins and size words only (BACK_JOINS; no side or
+        no side, joined to the next finding of its sentence by joins and size words only (back_joins.tsv; no side or
         anatomy between, so the side is the next one's post-modifier, never its pre-modifier: "atelectasis and small
         left effusion" keeps atelectasis unsided), takes the next one's side, from the last pair backwards
         (passes_side: never onto an unpaired finding, "cardiomegaly and effusion on the left")."""
+        joins = back_joins()
         for i in range(len(out) - 2, -1, -1):
             mention, nxt = out[i], out[i + 1]
             if (mention.laterality != "none" or nxt.laterality == "none" or mention.sentence != nxt.sentence
@@ -155,7 +167,7 @@ class ReportFindingExtractor:
                 continue
             between = range(matches[i].end, matches[i + 1].start)
             if (between and side_after(doc, matches[i + 1].end, places)
-                    and all(doc[t].lower_ in BACK_JOINS and t not in places for t in between)
+                    and all(doc[t].lower_ in joins and t not in places for t in between)
                     and any(doc[t].lower_ in ("and", "or", "and/or", "/") for t in between)):
                 out[i] = replace(mention, laterality=nxt.laterality, flags=(*mention.flags, "side_inherited"))
         return out
@@ -198,8 +210,9 @@ class ReportFindingExtractor:
         ("right humeral fracture with small effusion", "degenerative changes of the right shoulder with
         atelectasis": the bony thorax and spine have none); a device's only to a finding of a sided site it sits
         in too ("left chest tube with small residual pneumothorax": the pleura), never across organs
-        ("left-sided pacemaker with mild cardiomegaly", "right PICC line, small effusion")."""
-        if not self.paired(target.code):
+        ("left-sided pacemaker with mild cardiomegaly", "right PICC line, small effusion"); a side a procedure gave
+        (side_surgical) passes nowhere: it reaches pleural findings only (surgical_sides.tsv)."""
+        if not self.paired(target.code) or "side_surgical" in source.flags:
             return False
         if source.kind == "finding":
             return self.paired(source.code) or self.bridged(source, target)
@@ -207,6 +220,30 @@ class ReportFindingExtractor:
             return False
         shared = set(self.onto.get(source.code).sites) & set(self.onto.get(target.code).sites)
         return any(site in self.onto and self.sided(site, "left") != site for site in shared)
+
+    def surgical_side(self, doc: Doc, code: str, sent: Span) -> str:
+        """The side of the sided chest procedures of the sentence (surgical_sides.tsv) whose target sites hold one of
+        the finding's sites: "status post left lobectomy with small effusion" → left; "none" when there is none, the
+        finding is unpaired, or the procedures name both sides."""
+        table = surgical_sides()
+        if code not in self.onto or not self.paired(code):
+            return "none"
+        sites = set(self.onto.get(code).sites)
+        sides = set()
+        for t in sent:
+            targets = table.get(t.lower_)
+            if targets is None or not targets & sites:
+                continue
+            j = t.i
+            while j > sent.start and doc[j - 1].lower_ in PROCEDURE_SITE_WORDS:
+                j -= 1
+            if j > sent.start:
+                prev = doc[j - 1]
+                side = SIDE_LETTERS.get(prev.text) or ("left" if prev.lower_ in LEFT else
+                                                        "right" if prev.lower_ in RIGHT else None)
+                if side:
+                    sides.add(side)
+        return sides.pop() if len(sides) == 1 else "none"
 
     def bridged(self, source: Mention, target: Mention) -> bool:
         """Whether a sided location of `source` lies under an anatomy site of side_bridges.tsv that reaches one of
@@ -248,24 +285,28 @@ class ReportFindingExtractor:
             node = children[0]
 
 
+# Words between a side and a procedure word of surgical_sides.tsv ("left upper lobectomy", "right lower lobe wedge")
+PROCEDURE_SITE_WORDS = frozenset({"upper", "middle", "lower", "lobe", "lung", "-", "sided", "partial", "completion"})
 ANAPHORS = frozenset({"this", "these", "it", "they", "which"})  # sentence subjects pointing at the sentence before
 # Words before a finding that place it by the finding named just before ("adjacent atelectasis", "associated effusion")
 RELATIONAL = frozenset({"adjacent", "associated", "underlying", "accompanying", "overlying", "surrounding",
                         "concomitant", "coexisting", "coexistent"})
 
 
-LINK_SKIP = frozenset({"a", "an", "the", "small", "mild", "minimal", "subsegmental", "early", "focal", "patchy",
-                       "some", "trace", "tiny", "moderate", "discoid", "linear", "plate-like", "platelike"})
-
-
 def linked_side(doc: Doc, start: int, lo: int, spans: list[tuple[int, int]], anatomy_sides: dict[int, str]) -> str:
     """The side of the description a finding at token `start` is read as (interpretive_links.tsv: "left basilar
-    density, likely atelectasis" → left): an interpretive link right before the finding (past LINK_SKIP words), then,
-    before it (past one comma), the description back to the sentence start `lo`, a segment break or another mention
-    (token spans `spans`); its side words and sided anatomy (token → side) as laterality_of reads them."""
+    density, likely atelectasis" → left): an interpretive link right before the finding (past link_skip.tsv words),
+    then, before it (past one comma), the description back to the sentence start `lo`, a segment break or another
+    mention (token spans `spans`); its side words and sided anatomy (token → side) as laterality_of reads them."""
     j = start
-    while j > lo and doc[j - 1].lower_ in LINK_SKIP:
-        j -= 1
+    skip = link_skip()
+    while j > lo:
+        if doc[j - 1].lower_ in skip:
+            j -= 1
+        elif j - 3 >= lo and doc[j - 2].text == "-" and f"{doc[j - 3].lower_}-{doc[j - 1].lower_}" in skip:
+            j -= 3  # a hyphenated row ("plate-like"): the tokenizer splits it into three tokens
+        else:
+            break
     links = interpretive_links()
     k = next((j - n for n in (3, 2, 1) if j - n >= lo and tuple(t.lower_ for t in doc[j - n : j]) in links), None)
     if k is None:
@@ -310,10 +351,6 @@ def relational(doc: Doc, lo: int, start: int) -> bool:
 
 
 ALTERNATIVE_JOINS = (("or",), ("and/or",), ("and", "/", "or"), ("/",))
-# What may stand between two coordinated findings for a side written after the second to reach the first too
-# (Mention.carry_back): the joins and size/degree words, no side word nor anatomy
-BACK_JOINS = frozenset({"and", "or", "and/or", "/", ",", "small", "large", "tiny", "trace", "minimal", "mild",
-                        "moderate", "severe", "focal", "patchy", "a", "an", "some"})
 # Size/degree words allowed between the join and the second alternative ("atelectasis or small effusion").
 ALTERNATIVE_MODIFIERS = frozenset({
     "small", "large", "tiny", "trace", "minimal", "mild", "moderate", "severe", "massive", "early", "focal",

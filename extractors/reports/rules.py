@@ -15,7 +15,14 @@
   likely atelectasis"): the finding takes the description's side;
 - side_bridges.tsv: anatomy whose side reaches a lung/pleural finding from a finding of an unpaired site ("right
   rib fractures with small pneumothorax");
+- surgical_sides.tsv: sided chest procedures whose side reaches an unsided pleural finding of the sentence
+  ("status post left lobectomy with small effusion");
 - unsided_findings.tsv: finding codes that never inherit a side though a site of theirs is paired (hiatal hernia);
+- back_joins.tsv: words that may stand between two coordinated findings for a side after the second to reach the
+  first ("atelectasis and small effusion on the left");
+- link_skip.tsv: words between an interpretive link and its finding ("likely subsegmental atelectasis");
+- dotted_side_ends.tsv: words after which a dotted side ("on the rt.") may end its sentence;
+- each_side.tsv: two-word phrases that put a finding on both sides ("on each side", "in either lung");
 - phrases.tsv: extra finding patterns (pattern, expansion), where `(a|b)` is a choice and `[a|b]` an
   optional choice, so "heart (is|appears) [mildly|markedly] enlarged" is six phrases.
 
@@ -165,12 +172,61 @@ def side_bridges() -> dict[str, frozenset[str]]:
 
 
 @cache
+def surgical_sides() -> dict[str, frozenset[str]]:
+    """Procedure word → the sites of the findings its side reaches (surgical_sides.tsv)."""
+    out: dict[str, frozenset[str]] = {}
+    for word, targets, _why in read_tsv("surgical_sides.tsv", 3):
+        check_token(word, out, "surgical side word")
+        out[word] = frozenset(targets.split("|"))
+    return out
+
+
+@cache
 def unsided_findings() -> frozenset[str]:
     """Finding codes that never inherit a side (unsided_findings.tsv)."""
     out: dict[str, str] = {}
     for code, _why in read_tsv("unsided_findings.tsv", 2):
         check_token(code, out, "unsided finding")
         out[code] = code
+    return frozenset(out)
+
+
+def word_table(name: str, what: str) -> frozenset[str]:
+    """The first column of a `word <TAB> why` table: one lower-case token a row, each defined once."""
+    words: dict[str, str] = {}
+    for word, _why in read_tsv(name, 2):
+        check_token(word, words, what)
+        words[word] = word
+    return frozenset(words)
+
+
+@cache
+def back_joins() -> frozenset[str]:
+    """Words allowed between two coordinated findings for a side after the second to reach the first."""
+    return word_table("back_joins.tsv", "back join")
+
+
+@cache
+def link_skip() -> frozenset[str]:
+    """Words allowed between an interpretive link and the finding it names."""
+    return word_table("link_skip.tsv", "link skip word")
+
+
+@cache
+def dotted_side_ends() -> frozenset[str]:
+    """Words after which a dotted side abbreviation is a noun and may end its sentence ("on the rt.")."""
+    return word_table("dotted_side_ends.tsv", "dotted side end word")
+
+
+@cache
+def each_side() -> frozenset[tuple[str, str]]:
+    """Two-token phrases (lower case) that put a finding on both sides."""
+    out: set[tuple[str, str]] = set()
+    for phrase, _why in read_tsv("each_side.tsv", 2):
+        tokens = tuple(phrase.split())
+        if phrase != phrase.lower() or len(tokens) != 2 or tokens in out:
+            raise ValueError(f"each-side phrase {phrase!r}: two lower-case tokens, defined once")
+        out.add((tokens[0], tokens[1]))
     return frozenset(out)
 
 

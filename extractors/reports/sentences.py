@@ -13,6 +13,7 @@ from __future__ import annotations
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from extractors.reports.rules import dotted_side_ends
 from extractors.reports.sections import split_sections
 
 _ENDERS = frozenset({".", "!", "?"})
@@ -58,8 +59,12 @@ DOTTED_ENDS = frozenset({"lt.", "rt."})  # one-token side abbreviations with the
 
 def ends_dotted(doc: Doc, i: int) -> bool:
     """Whether token i is a dotted side abbreviation ending its sentence: "effusion on the rt. No pneumothorax"
-    (a capital or a digit follows, or nothing), never "small lt. effusion"."""
+    (after a word of dotted_side_ends.tsv, so the side is a noun, and a capital or a digit follows, or nothing);
+    never "small lt. effusion" nor "Lt. Pleural effusion" (a pre-modifier, capital or not)."""
     if doc[i].lower_ not in DOTTED_ENDS:
+        return False
+    prev = next((t for t in reversed(doc[:i]) if not t.is_space), None)
+    if prev is None or prev.lower_ not in dotted_side_ends():
         return False
     nxt = next((t for t in doc[i + 1 :] if not t.is_space), None)
     return nxt is None or nxt.text[0].isupper() or nxt.text[0].isdigit()
