@@ -35,6 +35,8 @@ _LAST_COMPACT: list[tuple[Doc, tuple[Doc | None, list[int]]] | None] = [None]  #
 HEAD_KEY = "__anchored_head__"  # matcher key of the anchored heads (anchored_heads.tsv)
 PLACEHOLDER = re.compile(r"X{3,}")  # a de-identification placeholder token
 PLACEHOLDER_HINT = "XXX"
+AFTER_REACH = 6  # tokens an anchored head's after-anchor is looked for after it (anchored_heads.tsv)
+AFTER_STOPS = frozenset({",", ";", ".", ":", "and", "with", "but", "without", "or"})
 GUARD_BACK, GUARD_AHEAD = 8, 6  # tokens a guarded head's cue is looked for before / after it
 GUARD_STOPS_AHEAD = frozenset({",", ";", ".", "and", "with", "but"})
 GUARD_STOPS_BACK = frozenset({",", ";", ".", "but"})  # "right chest wall tube, mild edema": the edema's own item
@@ -109,12 +111,14 @@ class OntologyPhraseMatcher:
             self.kinds[key] = (code, "unmention" if code == UNMENTION else onto.get(code).kind)
             self.matcher.add(code, list(nlp.tokenizer.pipe(sorted(by_code[code]))))
         self.heads: dict[str, tuple[frozenset[str], str, str]] = {}  # head → (anchors, code, kind)
+        self.heads_after: dict[str, frozenset[str]] = {}  # head → anchors that follow it in its phrase
         for head, rule in anchored_heads().items():
             code = onto.lookup(rule.expansion)
             if code is None:
                 self._unresolved.append(rule.expansion)
                 continue
             self.heads[head] = (rule.anchors, code, onto.get(code).kind)
+            self.heads_after[head] = rule.after
         if self.heads:  # matched with the phrases, so a longer phrase holding the head wins (filter_spans)
             key = nlp.vocab.strings.add(HEAD_KEY)
             self.kinds[key] = (HEAD_KEY, "head")
@@ -193,6 +197,12 @@ class OntologyPhraseMatcher:
         while j > 0 and not doc[j].is_sent_start:
             j -= 1
             if doc[j].lower_ in anchors:
+                return Match(i, i + 1, code, kind)
+        after = self.heads_after.get(doc[i].lower_, frozenset())
+        for j in range(i + 1, min(i + 1 + AFTER_REACH, len(doc))):
+            if doc[j].is_sent_start or doc[j].lower_ in AFTER_STOPS:
+                break
+            if doc[j].lower_ in after:
                 return Match(i, i + 1, code, kind)
         return None
 

@@ -3,7 +3,8 @@
 - context_rules.tsv: ConText-style triggers (pattern, category, direction; patterns as in phrases.tsv);
 - abbreviations.tsv: radiology abbreviations (short form, expansion as an ontology surface form);
 - anchored_heads.tsv: bare finding words read as a finding only after an anchor word in their sentence
-  (head, anchors, expansion): "pleural fluid and thickening" → pleural thickening;
+  (head, anchors, expansion, after-anchors of its own phrase): "pleural fluid and thickening" → pleural thickening,
+  "infection in the left lung base" → pneumonia;
 - guarded_heads.tsv: finding words dropped when the nearest cue word beside them is another organ's
   (head, expansion, blockers, releases): "compression fracture of T12 with collapse" is no atelectasis;
 - scope_restarts.tsv: side/region words that, right after a negated finding with no join, open a new noun phrase;
@@ -104,6 +105,7 @@ class AnchoredHead:
     head: str
     anchors: frozenset[str]
     expansion: str
+    after: frozenset[str] = frozenset()  # place words that anchor it when they follow it in its phrase segment
 
 
 def check_token(word: str, seen: Collection[str], what: str, extra: str = "") -> None:
@@ -117,9 +119,10 @@ def check_token(word: str, seen: Collection[str], what: str, extra: str = "") ->
 def anchored_heads() -> dict[str, AnchoredHead]:
     """Head token (lower case) → its rule."""
     out: dict[str, AnchoredHead] = {}
-    for head, anchors, expansion in read_tsv("anchored_heads.tsv", 3):
+    for head, anchors, expansion, after in read_tsv("anchored_heads.tsv", 4):
         check_token(head, out, "anchored head")
-        out[head] = AnchoredHead(head, frozenset(a.strip() for a in anchors.split("|") if a.strip()), expansion)
+        out[head] = AnchoredHead(head, frozenset(a.strip() for a in anchors.split("|") if a.strip()), expansion,
+                                 frozenset(a.strip() for a in after.split("|") if a.strip() and a.strip() != "-"))
     return out
 
 
