@@ -46,7 +46,7 @@ from extractors.imaging.encode import encode_png, phash
 from extractors.imaging.intensity import to_uint8
 from pipelines.chain import Step, chain_task, changed_columns, normalize
 from pipelines.config import PipelineConfig, parse_config
-from pipelines.plan import build_plan
+from pipelines.plan import build_plan, full_row
 from pipelines.run import run_pipeline
 from pipelines.samples.rsna_pneumonia import CASES, write_rsna_sample
 from pipelines.stage import RunContext
@@ -129,7 +129,8 @@ def pool_loop(files: list[Path], procs: int) -> float:
 def planned(root: Path, mode: str) -> tuple[PipelineConfig, list[tuple[str, list[dict[str, Any]]]], RunContext]:
     """The mode's config, its plan's shards (name, rows) in name order and the run context, as a run has."""
     cfg = parse_config(bench_config(root, mode))
-    return cfg, sorted(build_plan(cfg, "bench").shards.items()), RunContext(salt="bench", run_id=cfg.fingerprint())
+    shards = sorted((k, [full_row(r) for r in v]) for k, v in build_plan(cfg, "bench").shards.items())
+    return cfg, shards, RunContext(salt="bench", run_id=cfg.fingerprint())
 
 
 def chain_loop(root: Path) -> tuple[float, int]:

@@ -30,6 +30,7 @@ PLAN_DIR = "plan"
 SHARDS_PER_FILE = 64
 PLAN_COLUMNS = ("sample_key", "shard", "status", "item", "quarantine")
 PLAN_SCHEMA = pa.schema([SAMPLE_SCHEMA.field(n) for n in PLAN_COLUMNS])
+STAGE_FIELDS = [f for f in SAMPLE_SCHEMA if f.name not in PLAN_COLUMNS]
 
 
 def widen(table: pa.Table) -> pa.Table:
@@ -46,6 +47,13 @@ def widen(table: pa.Table) -> pa.Table:
         else:
             columns.append(pa.nulls(n, type=f.type))
     return pa.Table.from_arrays(columns, schema=SAMPLE_SCHEMA)
+
+
+def full_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A plan row with every SAMPLE column: the stage-output ones null, lists empty (as `widen`)."""
+    out: dict[str, Any] = {f.name: ([] if pa.types.is_list(f.type) else None) for f in STAGE_FIELDS}
+    out.update(row)
+    return out
 
 
 def narrow_rows(name: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -33,6 +33,7 @@ import ray.exceptions
 
 from pipelines.chain import ChainActor, Step, chain_task, from_ipc, run_chain, to_ipc, write_task
 from pipelines.config import BoundStage, PipelineConfig
+from pipelines.plan_store import full_row
 from pipelines.progress import Reporter
 from pipelines.stage import RunContext
 from pipelines.waves import stage_labels
@@ -320,7 +321,8 @@ def submit_shards(
     start at once (so the driver can submit the next wave while this one runs: no idle workers between
     waves); a chain with stateful stages uses `pools`' actors (the run's, kept across its waves)."""
     if isinstance(by_shard, dict):
-        tables = [pa.Table.from_pylist(v, schema=SAMPLE_SCHEMA) for _, v in sorted(by_shard.items())]
+        tables = [pa.Table.from_pylist([full_row(r) for r in v], schema=SAMPLE_SCHEMA)
+                  for _, v in sorted(by_shard.items())]
     else:
         tables = by_shard
     tables = [t for t in tables if t.num_rows]

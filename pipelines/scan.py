@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -127,7 +127,7 @@ def run_units(units: list[tuple[str, str, str]], ct_window: str, ray_above: int)
 
 
 def scan(
-    items: dict[str, dict[str, Any]],
+    items: Mapping[str, dict[str, Any]],
     *,
     with_phash: bool,
     ct_window: str = "soft_tissue",

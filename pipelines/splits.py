@@ -23,7 +23,7 @@ from extractors.dedup import UnionFind
 SPLIT_ORDER = ("train", "val", "test")
 
 
-@dataclass
+@dataclass(slots=True)
 class Member:
     sample_key: str
     group_key: str  # the raw patient id (or the image key when the dataset has none); never written

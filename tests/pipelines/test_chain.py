@@ -11,7 +11,7 @@ import pytest
 
 from pipelines.chain import Step, chain_task, run_chain, write_block
 from pipelines.config import parse_config
-from pipelines.plan import build_plan
+from pipelines.plan import build_plan, full_row
 from pipelines.plan_store import write_plan_store
 from pipelines.samples.nih_cxr14 import write_nih_sample
 from pipelines.stage import RunContext
@@ -33,7 +33,7 @@ def planned(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Any]:
 def test_fused_chain_equals_one_round_trip_per_stage(planned: tuple[Any, Any]) -> None:
     cfg, plan = planned
     ctx = RunContext(salt="s")
-    rows = [r for shard in plan.shards.values() for r in shard]
+    rows = [full_row(r) for shard in plan.shards.values() for r in shard]
     start = pa.Table.from_pylist(rows, schema=SAMPLE_SCHEMA)
     table = start
     for st in cfg.stages:  # what one Ray operator per stage did
@@ -48,7 +48,7 @@ def test_writer_refuses_a_shard_in_pieces(planned: tuple[Any, Any], tmp_path: Pa
     _, plan = planned
     name, rows = next((k, v) for k, v in plan.shards.items() if len(v) > 1)
     with pytest.raises(RuntimeError, match="split block"):
-        write_block(rows[:-1], str(tmp_path), {name: len(rows)}, None)
+        write_block([full_row(r) for r in rows[:-1]], str(tmp_path), {name: len(rows)}, None)
     assert not (tmp_path / "_progress").exists()
 
 
@@ -56,7 +56,7 @@ def test_chain_task_writes_its_shard(planned: tuple[Any, Any], tmp_path: Path) -
     cfg, plan = planned
     name = sorted(plan.shards)[0]
     steps = [Step(st.cls, st.params, st.name) for st in cfg.stages]
-    table = pa.Table.from_pylist(plan.shards[name], schema=SAMPLE_SCHEMA)
+    table = pa.Table.from_pylist([full_row(r) for r in plan.shards[name]], schema=SAMPLE_SCHEMA)
     out = chain_task(table, steps, RunContext(salt="s"), 8, str(tmp_path), {name: table.num_rows})
     assert out.column("shard").to_pylist() == [name]
     assert (tmp_path / "_progress" / f"{name}.json").is_file()
@@ -68,7 +68,7 @@ def test_plan_store_reads_back_each_shard(planned: tuple[Any, Any], tmp_path: Pa
     assert len(list((tmp_path / "_progress" / "plan").glob("part-*.parquet"))) == -(-len(plan.shards) // 2)
     names = sorted(plan.shards, reverse=True)
     for name, table in zip(names, store.read(names), strict=True):
-        assert table.equals(pa.Table.from_pylist(plan.shards[name], schema=SAMPLE_SCHEMA))
+        assert table.equals(pa.Table.from_pylist([full_row(r) for r in plan.shards[name]], schema=SAMPLE_SCHEMA))
     assert store.counts == {k: len(v) for k, v in plan.shards.items()}
 
 

@@ -42,15 +42,10 @@ def test_plan_keeps_a_patient_in_one_split_and_counts_inputs(tmp_path: Path) -> 
     assert inputs["annotation"] == 10  # 8 boxes + 1 for the missing image + 1 out of bounds
 
 
-def test_trainval_stays_out_of_test_and_shared_reports_have_one_anchor() -> None:
-    from pipelines.plan import assign_split, mark_report_anchors
-    from pipelines.sources.base import SourceItem
+def test_trainval_stays_out_of_test() -> None:  # shared reports' anchors: test_plan_items.py
+    from pipelines.plan import assign_split
 
     fr = {"train": 0.5, "val": 0.25, "test": 0.25}
     splits = {assign_split("trainval", f"p{i}", "s", fr) for i in range(300)}
     assert splits == {"train", "val"}
     assert assign_split("test", "p1", "s", fr) == "test"
-    items = [SourceItem(source="s", key=k, input_ref=k, path=k, format="png", root="/",
-                        report={"text": "t", "ref": "study1.txt"}) for k in ("b.png", "a.png", "c.png")]
-    mark_report_anchors(items)
-    assert [i.report["anchor"] for i in items] == [False, True, False]

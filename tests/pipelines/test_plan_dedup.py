@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipelines.config import parse_config
-from pipelines.plan import Plan, build_plan
+from pipelines.plan import Plan, build_plan, full_row
 from pipelines.samples.nih_cxr14 import write_nih_sample
 from pipelines.samples.phantom import chest_phantom, to_uint8
 
@@ -128,7 +128,7 @@ def test_ingested_images_carry_their_group(roots: tuple[Path, Path]) -> None:
 
     nih, mirror = roots
     plan = build_plan(config(nih, mirror), "s")
-    out = run_stages([r for rows in plan.shards.values() for r in rows], [IngestDecodeStage], salt="s")
+    out = run_stages([full_row(r) for rows in plan.shards.values() for r in rows], [IngestDecodeStage], salt="s")
     groups = {json.loads(r["item"])["key"]: r["image"]["dup_group"] for r in out if r["status"] == "ok"}
     assert groups["images/reencoded.png"] == groups[TEST_IMAGE] is not None
     assert groups["images/unrelated.png"] is None
