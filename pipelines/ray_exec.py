@@ -185,22 +185,23 @@ def write_ipc(batch: bytes, out_dir: str, expected: dict[str, int], reporter: Re
 
 class ActorPools:
     """The run's actors, one pool per stateful segment (by its index in `segments`), started on first use
-    and kept until `close()`; calls go round-robin over a pool's actors (a wave's shards in LPT order)."""
+    and kept until `close()`. A call goes to the pool's actor with the fewest rows given so far (the
+    wave's shards come largest first: greedy LPT, so a short last shard of a split evens out the load
+    instead of landing by turn); ties go to the lower index."""
 
     def __init__(self) -> None:
         self.pools: dict[int, list[Any]] = {}
-        self.turn: dict[int, int] = {}
+        self.loads: dict[int, list[int]] = {}
 
-    def pick(self, index: int, bound: list[tuple[BoundStage, str]], ctx: RunContext, chunk: int) -> Any:
+    def pick(self, index: int, bound: list[tuple[BoundStage, str]], ctx: RunContext, chunk: int,
+             rows: int = 1) -> Any:
         if index not in self.pools:
             steps, chunk, resources, retries = segment_spec(bound, ctx, chunk)
             actor = ray.remote(SegmentActor).options(**resources, max_restarts=-1, max_task_retries=retries)
             size = max(st.resources.concurrency for st, _ in bound)
             self.pools[index] = [actor.remote(steps, ctx, chunk) for _ in range(size)]
-            self.turn[index] = 0
-        pool = self.pools[index]
-        self.turn[index] += 1
-        return pool[(self.turn[index] - 1) % len(pool)]
+            self.loads[index] = [0] * size
+        return self.pools[index][least_loaded(self.loads[index], rows)]
 
     def close(self) -> None:
         for pool in self.pools.values():
@@ -208,6 +209,14 @@ class ActorPools:
                 with contextlib.suppress(Exception):
                     ray.kill(actor)
         self.pools.clear()
+        self.loads.clear()
+
+
+def least_loaded(loads: list[int], rows: int) -> int:
+    """The index of the smallest load (the first among equals), which then carries `rows` more."""
+    i = min(range(len(loads)), key=loads.__getitem__)
+    loads[i] += rows
+    return i
 
 
 def submit_chained(tables: list[pa.Table], segs: list[tuple[bool, list[tuple[BoundStage, str]]]], ctx: RunContext,
@@ -234,7 +243,7 @@ def submit_chained(tables: list[pa.Table], segs: list[tuple[bool, list[tuple[Bou
         ref: Any = to_ipc(table)
         for i, (stateful, bound) in enumerate(segs):
             if stateful:
-                ref = pools.pick(i, bound, ctx, chunk).run.remote(ref, reporter)
+                ref = pools.pick(i, bound, ctx, chunk, table.num_rows).run.remote(ref, reporter)
                 continue
             task, steps_ref, seg_chunk, last = shipped[i]
             if last:

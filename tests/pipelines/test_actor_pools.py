@@ -143,3 +143,12 @@ def test_a_pool_that_leaves_no_room_fails_before_any_shard(nih: Any, tmp_path: P
         run_pipeline(cfg, tmp_path / "out", log=lambda _m: None)
     assert not list(tmp_path.glob("setup-*"))  # no actor was started
     assert not list((tmp_path / "out").rglob("*.tar"))
+
+
+def test_actor_calls_go_to_the_least_loaded_actor() -> None:
+    from pipelines.ray_exec import least_loaded
+
+    loads = [0, 0]
+    picks = [least_loaded(loads, rows) for rows in (32, 20, 20, 12)]  # a wave's shards, largest first
+    assert picks == [0, 1, 1, 0] and loads == [44, 40]  # round-robin would have given 52 / 32
+    assert least_loaded([5, 5, 5], 1) == 0  # ties: the first
