@@ -22,7 +22,8 @@
 - back_joins.tsv: words that may stand between two coordinated findings for a side after the second to reach the
   first ("atelectasis and small effusion on the left");
 - link_skip.tsv: words between an interpretive link and its finding ("likely subsegmental atelectasis");
-- dotted_side_ends.tsv: words after which a dotted side ("on the rt.") may end its sentence;
+- dotted_side_modifiers.tsv: words after which a dotted side is a pre-modifier and never ends its sentence
+  ("small Rt. Pleural effusion");
 - each_side.tsv: two-word phrases that put a finding on both sides ("on each side", "in either lung");
 - phrases.tsv: extra finding patterns (pattern, expansion), where `(a|b)` is a choice and `[a|b]` an
   optional choice, so "heart (is|appears) [mildly|markedly] enlarged" is six phrases.
@@ -216,9 +217,9 @@ def link_skip() -> frozenset[str]:
 
 
 @cache
-def dotted_side_ends() -> frozenset[str]:
-    """Words after which a dotted side abbreviation is a noun and may end its sentence ("on the rt.")."""
-    return word_table("dotted_side_ends.tsv", "dotted side end word")
+def dotted_side_modifiers() -> frozenset[str]:
+    """Words after which a dotted side abbreviation is a pre-modifier and never ends its sentence ("small Rt.")."""
+    return word_table("dotted_side_modifiers.tsv", "dotted side modifier word")
 
 
 @cache

@@ -13,7 +13,7 @@ from __future__ import annotations
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from extractors.reports.rules import dotted_side_ends
+from extractors.reports.rules import dotted_side_modifiers
 from extractors.reports.sections import split_sections
 
 _ENDERS = frozenset({".", "!", "?"})
@@ -59,13 +59,13 @@ DOTTED_ENDS = frozenset({"lt.", "rt."})  # one-token side abbreviations with the
 
 def ends_dotted(doc: Doc, i: int) -> bool:
     """Whether token i is a dotted side abbreviation ending its sentence: "effusion on the rt. No pneumothorax"
-    (after a word of dotted_side_ends.tsv, so the side is a noun, and a capital or a digit follows, or nothing);
-    never "small lt. effusion" nor "Lt. Pleural effusion" (a pre-modifier, capital or not)."""
+    (a capital or a digit follows, or nothing); never "small lt. effusion", nor a pre-modifier before a capital: one
+    opening its sentence ("Lt. Pleural effusion") or after a word of dotted_side_modifiers.tsv ("small Rt. Pleural")."""
     if doc[i].lower_ not in DOTTED_ENDS:
         return False
     prev = next((t for t in reversed(doc[:i]) if not t.is_space), None)
-    if prev is None or prev.lower_ not in dotted_side_ends():
-        return False
+    if doc[i].is_sent_start or prev is None or prev.lower_ in dotted_side_modifiers():
+        return False  # (the sentencizer has set token i's own start before asking)
     nxt = next((t for t in doc[i + 1 :] if not t.is_space), None)
     return nxt is None or nxt.text[0].isupper() or nxt.text[0].isdigit()
 

@@ -1,5 +1,5 @@
 """Issue 15 gap classes: pleural-fluid phrasings (data/phrases.tsv), a sided chest procedure's side on a pleural
-finding (data/surgical_sides.tsv), a dotted side before a capital (data/dotted_side_ends.tsv). Project-written unit
+finding (data/surgical_sides.tsv), a dotted side before a capital (data/dotted_side_modifiers.tsv). Project-written unit
 cases, one per table row: they test the rules, they are not evidence of accuracy on real reports."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from extractors.reports.extractor import ReportFindingExtractor
-from extractors.reports.rules import dotted_side_ends, surgical_sides
+from extractors.reports.rules import dotted_side_modifiers, surgical_sides
 from tests.extractors.reports.conftest import only
 from tests.extractors.reports.test_laterality_export import jsonl_sides
 
@@ -87,10 +87,27 @@ def test_dotted_side_before_a_capital_keeps_one_sentence(extractor: ReportFindin
     assert m.sentence == "Lt. Pleural effusion."
 
 
-@pytest.mark.parametrize("word", sorted(dotted_side_ends()))
-def test_each_dotted_side_end_row(extractor: ReportFindingExtractor, word: str) -> None:
-    """After a row's word the dotted side is a noun and ends its sentence before a capital."""
-    mentions = extractor.extract(f"Effusion {word} rt. No pneumothorax.")
-    effusion, pneumothorax = only(mentions, "pleural_effusion"), only(mentions, "pneumothorax")
-    assert effusion.sentence == f"Effusion {word} rt."
-    assert (effusion.certainty, effusion.laterality, pneumothorax.certainty) == ("present", "right", "absent")
+@pytest.mark.parametrize("word", sorted(dotted_side_modifiers()))
+def test_each_dotted_side_modifier_row(extractor: ReportFindingExtractor, word: str) -> None:
+    """After a row's word the dotted side is a pre-modifier: its stop does not end the sentence before a capital."""
+    text = f"Cardiomegaly {word} Lt. Pleural effusion."
+    effusion = only(extractor.extract(text), "pleural_effusion")
+    assert (effusion.sentence, effusion.laterality) == (text, "left")
+
+
+DOTTED_ENDS = [
+    # (text, sentence of the effusion, its side, the other finding's code and side): a dotted side after any other
+    # word is the place of what came before, and its stop ends the sentence before a capital
+    ("Effusion on the rt. No pneumothorax.", "Effusion on the rt.", "right", "pneumothorax", "none"),
+    ("Effusion on rt. No pneumothorax.", "Effusion on rt.", "right", "pneumothorax", "none"),
+    ("Small effusion lt. Pneumothorax on the rt.", "Small effusion lt.", "left", "pneumothorax", "right"),
+    ("Effusion at the lt. 2 mm nodule in the right lung.", "Effusion at the lt.", "left", "nodule", "right"),
+]
+
+
+@pytest.mark.parametrize(("text", "sentence", "side", "code", "other_side"), DOTTED_ENDS)
+def test_dotted_side_ends_its_sentence(extractor: ReportFindingExtractor, text: str, sentence: str, side: str,
+                                       code: str, other_side: str) -> None:
+    mentions = extractor.extract(text)
+    effusion, other = only(mentions, "pleural_effusion"), only(mentions, code)
+    assert (effusion.sentence, effusion.laterality, other.laterality) == (sentence, side, other_side)
