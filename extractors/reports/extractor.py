@@ -145,7 +145,7 @@ class ReportFindingExtractor:
                     mention = replace(mention, laterality=before[-1].laterality,
                                       flags=(*mention.flags, "side_anaphor"))
             if (mention.laterality == "none" and mention.kind == "finding"
-                    and (side := self.surgical_side(doc, mention.code, sent)) != "none"):
+                    and (side := self.surgical_side(doc, mention.code, sent, anatomy_sides)) != "none"):
                 # "status post left lobectomy with small effusion": the operated side's pleural space
                 mention = replace(mention, laterality=side, flags=(*mention.flags, "side_surgical"))
             out.append(mention)
@@ -221,10 +221,11 @@ class ReportFindingExtractor:
         shared = set(self.onto.get(source.code).sites) & set(self.onto.get(target.code).sites)
         return any(site in self.onto and self.sided(site, "left") != site for site in shared)
 
-    def surgical_side(self, doc: Doc, code: str, sent: Span) -> str:
+    def surgical_side(self, doc: Doc, code: str, sent: Span, anatomy_sides: dict[int, str] | None = None) -> str:
         """The side of the sided chest procedures of the sentence (surgical_sides.tsv) whose target sites hold one of
-        the finding's sites: "status post left lobectomy with small effusion" → left; "none" when there is none, the
-        finding is unpaired, or the procedures name both sides."""
+        the finding's sites: "status post left lobectomy with small effusion" → left, and through sided anatomy
+        (token → side, `anatomy_sides`) right before the procedure: "status post RUL lobectomy" → right; "none" when
+        there is none, the finding is unpaired, or the procedures name both sides."""
         table = surgical_sides()
         if code not in self.onto or not self.paired(code):
             return "none"
@@ -239,8 +240,11 @@ class ReportFindingExtractor:
                 j -= 1
             if j > sent.start:
                 prev = doc[j - 1]
-                side = SIDE_LETTERS.get(prev.text) or ("left" if prev.lower_ in LEFT else
-                                                        "right" if prev.lower_ in RIGHT else None)
+                side = (SIDE_LETTERS.get(prev.text) or ("left" if prev.lower_ in LEFT else
+                                                         "right" if prev.lower_ in RIGHT else None)
+                        or (anatomy_sides or {}).get(prev.i))
+                if side not in ("left", "right"):
+                    side = None
                 if side:
                     sides.add(side)
         return sides.pop() if len(sides) == 1 else "none"

@@ -51,6 +51,9 @@ PROCEDURE_CONTROLS = [
     # (text, label, side)
     ("Status post right upper lobectomy with small effusion.", "Effusion", "right"),  # lobe words between
     ("Small effusion after left pneumonectomy.", "Effusion", "left"),  # the procedure after the finding
+    ("Status post RUL lobectomy with small effusion.", "Effusion", "right"),  # sided anatomy before the procedure
+    ("Status post LLL wedge resection with small pneumothorax.", "Pneumothorax", "left"),
+    ("Status post right lung transplant with small effusion.", "Effusion", "none"),  # no row for a transplant
     ("Status post left lobectomy with small right effusion.", "Effusion", "right"),  # its own side wins
     ("Status post right mastectomy with small effusion.", "Effusion", "none"),  # not a chest-cavity procedure
     ("Status post right humeral fixation with small effusion.", "Effusion", "none"),
