@@ -9,7 +9,8 @@ its descendants are not matched: "normal" is derived from the absence of positiv
 row with expansion "-" is an unmention: matched (so longest-match hides the words inside it, "soft tissue
 edema" is not an edema mention) and then dropped. An anchored head (anchored_heads.tsv) is a bare word no
 phrase covers that becomes a mention when an anchor word precedes it in its sentence ("pleural fluid and
-thickening": the "thickening" is a pleural thickening). A guarded head (guarded_heads.tsv) is a finding word
+thickening": the "thickening" is a pleural thickening) or an after-anchor follows it in its own phrase ("infection in
+the left lung base"). A guarded head (guarded_heads.tsv) is a finding word
 dropped when the nearest cue word beside it is another organ's ("compression fracture of T12 with collapse",
 "subcutaneous air and emphysema in the neck").
 """
