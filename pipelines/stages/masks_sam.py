@@ -66,7 +66,7 @@ class SamParams(StageParams):
     # `diffuse_guard`); "model": the decoder's one mask
     select: Literal["candidates", "model"] = "candidates"
     # the flipped candidates (select=candidates): LiteMedSAM on the mirrored image (`sam_flip`,
-    # `sam_flip_m1/m2`, and `sam_union` which holds `sam_flip`), one more encoder input per image (in
+    # `sam_flip_m1/m2`, and `sam_union`, `sam_jit` which hold `sam_flip`), one more encoder input per image (in
     # the same batched passes); off: none of them is a candidate, the choice runs without them
     flip: bool = Field(True, strict=True)
 

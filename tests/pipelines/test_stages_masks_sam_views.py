@@ -115,7 +115,7 @@ def test_flip_off_drops_the_candidate(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(select, "choose", recording)
     run(tiny_stage(flip=True), scene_rows())
-    flipped = {"sam_flip", "sam_flip_m1", "sam_flip_m2", "sam_union"}  # the union holds sam_flip
+    flipped = {"sam_flip", "sam_flip_m1", "sam_flip_m2", "sam_union", "sam_jit"}  # the unions hold sam_flip
     assert len(seen) == 3 and all(flipped <= names for names in seen)
     seen.clear()
     out = run(tiny_stage(flip=False), scene_rows())
