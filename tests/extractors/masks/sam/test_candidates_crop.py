@@ -17,7 +17,7 @@ from extractors.masks.sam.models import load_backbone  # noqa: E402
 from extractors.masks.sam.predictor import BatchedSamPredictor  # noqa: E402
 from extractors.masks.sam.qc import dice, mask_box_xyxy  # noqa: E402
 
-CROP_NAMES = {"sam_crop", "sam_crop_m0", "sam_crop_m1", "sam_crop_m2", "sam_crop_vote"}
+CROP_NAMES = {"sam_crop", "sam_crop_m0", "sam_crop_m1", "sam_crop_m2", "sam_crop_vote", "sam_crop_union"}
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +47,7 @@ def test_small_box_gets_crop_candidates_in_place(predictor: BatchedSamPredictor)
     by = {c.name: c for c in small}
     assert set(by) >= CROP_NAMES and not CROP_NAMES & {c.name for c in large}
     assert dice(by["sam_crop"].mask, gts[0]) > 0.8  # mapped back onto the object, not shifted
+    assert dice(by["sam_crop_union"].mask, gts[0]) > 0.8 and (by["sam_crop_union"].mask >= by["sam_crop"].mask).all()
     without = sam_candidates(predictor, enc, boxes)  # no image: no crop candidates
     assert not CROP_NAMES & {c.name for c in without[0]}
 

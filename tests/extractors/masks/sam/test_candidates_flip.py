@@ -44,6 +44,7 @@ def test_flip_candidate_lands_on_the_object(predictor: BatchedSamPredictor) -> N
     (with_image,) = sam_candidates(predictor, enc, box[None], img)
     by = {c.name: c for c in with_image}
     assert dice(by["sam_flip"].mask, gt.astype(bool)) > 0.85
+    assert dice(by["sam_jit"].mask, gt.astype(bool)) > 0.85  # the wider views' union stays on the object
     assert 0.0 <= by["sam_flip"].predicted_iou <= 1.5 and 0.0 <= by["sam_flip"].stability <= 1.0
     (without,) = sam_candidates(predictor, enc, box[None])  # no image: no flipped pass
     assert "sam_flip" not in {c.name for c in without}

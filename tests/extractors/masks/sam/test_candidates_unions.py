@@ -1,6 +1,6 @@
-"""The union candidate of wider views (`sam_jit`), checked exactly against the passes it is made of,
-with the tiny randomly initialised SAM (its masks mean nothing; only how the candidates are built is
-tested)."""
+"""The union candidates of wider views (`sam_jit`, `sam_crop_union`), checked exactly against the
+passes they are made of, with the tiny randomly initialised SAM (its masks mean nothing; only how the
+candidates are built is tested)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ pytest.importorskip("torch")
 
 from extractors.masks.candidates import in_box
 from extractors.masks.sam.candidates import (
+    EXPAND,
     JITTER,
+    crop_window,
     grown,
     mirrored,
     sam_candidates,
@@ -58,5 +60,21 @@ def test_sam_jit_needs_the_mirror(predictor: BatchedSamPredictor) -> None:
     off = sam_candidates(predictor, enc, boxes, img, flip=False)
     assert not any(c.name == "sam_jit" for cands in off for c in cands)
     without = sam_candidates(predictor, enc, boxes)
-    assert not any(c.name == "sam_jit" for cands in without for c in cands)
+    assert not any(c.name in {"sam_jit", "sam_crop_union"} for cands in without for c in cands)
 
+
+def test_crop_union_of_the_crop_and_its_grown_box(predictor: BatchedSamPredictor) -> None:
+    img, boxes = scene()
+    enc = predictor.encode([img])[0]
+    for i, cands in enumerate(sam_candidates(predictor, enc, boxes, img, flip=False)):
+        by = {c.name: c for c in cands}
+        box = boxes[i]
+        x0, y0, x1, y1 = win = crop_window(box, 96, 128)
+        cenc = predictor.encode([np.ascontiguousarray(img[y0:y1, x0:x1])])[0]
+        local = box - np.array([x0, y0, x0, y0], dtype=np.float64)
+        wide = predictor.predict_boxes(cenc, grown(local, EXPAND, y1 - y0, x1 - x0)[None])
+        placed = np.zeros((96, 128), bool)
+        placed[y0:y1, x0:x1] = wide.masks[0, 0]
+        assert win and np.array_equal(by["sam_crop_union"].mask, by["sam_crop"].mask | in_box(placed, box))
+        assert by["sam_crop_union"].predicted_iou == pytest.approx(
+            np.mean([by["sam_crop"].predicted_iou, float(wide.predicted_iou[0, 0])]))
