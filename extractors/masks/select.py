@@ -33,8 +33,9 @@ from schemas.tables import SCORE_DECIMALS
 # -0.1088/-0.1128 by the bench; the -0.1054/0.7566/... once committed with it came from a dev harness
 # without the GrabCut voters, a third-decimal mismatch now gone; with the flipped multimask outputs:
 # -0.0935/0.7552/0.5314/0.1502/-0.1204/-0.1123; with `sam_union`: -0.093/0.7167/0.5521/0.1759/
-# -0.1448/-0.1172; with `sam_jit`: -0.0868/0.6779/0.5648/0.2037/-0.1704/-0.1206). Refitted again
-# with `sam_crop_union` (extractors/masks/sam/candidates.py).
+# -0.1448/-0.1172; with `sam_jit`: -0.0868/0.6779/0.5648/0.2037/-0.1704/-0.1206; with
+# `sam_crop_union`: -0.0848/0.7129/0.5402/0.1703/-0.1456/-0.1194). Refitted again with
+# `sam_crop_union_int` (extractors/masks/sam/candidates.py).
 # Chooser variants measured and not kept (issue 16, BTCV tune half only, leave-one-patient-out CV
 # inside it: fitted on 13 patients, scored on the 14th, mean chosen Dice; bench dump + dev scripts):
 # this within-box least-squares score 0.8404 at BOX_MARGIN 0.03 (the line `--fit` prints; 0.8405
@@ -51,8 +52,8 @@ from schemas.tables import SCORE_DECIMALS
 # 0-0.06 inside every CV fold) 0.8399. Under CV this score leaves one organ below box fill
 # (esophagus, one tune mask: 0.650 vs 0.896), the variants one or two; those with none cost 0.01 or
 # more (pairwise at margin 0.8: 0.8310). None beat this score by the ~0.003 noise level, so it stays.
-WEIGHTS: dict[str, float] = {"intercept": -0.0848, "agree": 0.7129, "tight": 0.5402, "pred_iou": 0.1703,
-                             "stability": -0.1456, "fill": -0.1194}
+WEIGHTS: dict[str, float] = {"intercept": -0.0807, "agree": 0.731, "tight": 0.5128, "pred_iou": 0.1745,
+                             "stability": -0.1461, "fill": -0.1126}
 # The model-free QC score of masks.classical (GrabCut/Otsu vs ellipse vs box fill): the same
 # features without the model's scores, fitted on the classical candidates alone (tune half, pooled).
 CLASSICAL_WEIGHTS: dict[str, float] = {"intercept": -0.0738, "agree": 0.2292, "tight": 0.8721, "fill": -0.1545}
@@ -72,7 +73,7 @@ NO_MODEL = {"pred_iou": 0.5, "stability": 0.5}  # what a model-free candidate co
 # tune half they lost more often than they won when allowed to
 SELECTABLE = ("sam", "sam_m0", "sam_m1", "sam_m2", "sam_x", "sam_vote", "sam_flip", "sam_flip_m1", "sam_flip_m2",
               "sam_union", "sam_jit", "sam_crop", "sam_crop_m0", "sam_crop_m1", "sam_crop_m2", "sam_crop_vote",
-              "sam_crop_union", "ellipse", "box_fill")
+              "sam_crop_union", "sam_crop_union_int", "ellipse", "box_fill")
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,11 @@ Added for the failure classes of issue 16 (each measured on the BTCV tune half, 
   this one): with the mirrored crop's single output too 0.8498 (and one more encoder pass per small
   box: not kept), with the crop's or the mirrored crop's second multimask output too 0.847/0.821 and
   0.847/0.823, an organ below box fill each.
+- `sam_crop_union_int`: `sam_crop_union` refined by the intensity of its own core
+  (extractors/masks/refine.py; no model pass; its model scores are the union's). With it (weights
+  refitted, BOX_MARGIN 0.03 kept: 0.02 0.8535, 0.04 0.8540): tune 0.849 -> 0.854, report 0.821 ->
+  0.825, leave-one-patient-out 0.8463 -> 0.8515, oracle 0.873/0.855 -> 0.876/0.859, no organ below
+  box fill. Variants in refine.py.
 - `sam_flip`: the single output for the mirrored box on the horizontally flipped image, flipped
   back (test-time augmentation: one extra encoder input per image, shared by all its boxes and
   encoded in the stage's batched passes, and one decoder pass per box). LiteMedSAM is not
@@ -109,6 +114,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from extractors.masks.candidates import Candidate, in_box
+from extractors.masks.refine import intensity_refined
 from extractors.masks.sam.predictor import BatchedSamPredictor, EncodedImage, MaskBatch
 
 EXPAND = 0.05
@@ -214,7 +220,7 @@ def sam_candidates(predictor: BatchedSamPredictor, enc: EncodedImage, boxes: np.
             flip_batch = _flipped(predictor, boxes, extra.mirror, w)
             flip_multi = _flipped(predictor, boxes, extra.mirror, w, multimask=True)
             jitter = [predictor.predict_boxes(enc, np.stack([grown(b, f, h, w) for b in boxes])) for f in JITTER]
-        crops = _crop_candidates(predictor, enc, boxes, extra.crops)
+        crops = _crop_candidates(predictor, enc, boxes, extra.crops, image)
     out: list[list[Candidate]] = []
     for i, box in enumerate(boxes):
         cands = [_cand("sam", single, i, 0, box)]
@@ -268,8 +274,9 @@ def _flipped(predictor: BatchedSamPredictor, boxes: np.ndarray, mirror: EncodedI
 
 
 def _crop_candidates(predictor: BatchedSamPredictor, enc: EncodedImage, boxes: np.ndarray,
-                     encs: dict[Window, EncodedImage]) -> dict[int, list[Candidate]]:
-    """Crop candidates of the small boxes, by box index, from their crops' embeddings."""
+                     encs: dict[Window, EncodedImage], image: np.ndarray) -> dict[int, list[Candidate]]:
+    """Crop candidates of the small boxes, by box index, from their crops' embeddings (`image`: the
+    pixels the intensity refinement reads)."""
     h, w = enc.frame.height, enc.frame.width
     out: dict[int, list[Candidate]] = {}
     for i, box in enumerate(boxes):
@@ -285,7 +292,10 @@ def _crop_candidates(predictor: BatchedSamPredictor, enc: EncodedImage, boxes: n
         cands.append(_vote("sam_crop_vote", cands))
         ch, cw = cenc.frame.height, cenc.frame.width
         wide = _placed(predictor.predict_boxes(cenc, grown(local[0], EXPAND, ch, cw)[None]), (h, w), x0, y0)
-        cands.append(_union("sam_crop_union", [cands[0], _cand("sam_crop_x", wide, 0, 0, box)]))
+        union = _union("sam_crop_union", [cands[0], _cand("sam_crop_x", wide, 0, 0, box)])
+        cands.append(union)
+        cands.append(Candidate("sam_crop_union_int", intensity_refined(image, union.mask, box),
+                               union.predicted_iou, union.stability))
         out[i] = cands
     return out
 

@@ -17,7 +17,8 @@ from extractors.masks.sam.models import load_backbone  # noqa: E402
 from extractors.masks.sam.predictor import BatchedSamPredictor  # noqa: E402
 from extractors.masks.sam.qc import dice, mask_box_xyxy  # noqa: E402
 
-CROP_NAMES = {"sam_crop", "sam_crop_m0", "sam_crop_m1", "sam_crop_m2", "sam_crop_vote", "sam_crop_union"}
+CROP_NAMES = {"sam_crop", "sam_crop_m0", "sam_crop_m1", "sam_crop_m2", "sam_crop_vote", "sam_crop_union",
+              "sam_crop_union_int"}
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +49,7 @@ def test_small_box_gets_crop_candidates_in_place(predictor: BatchedSamPredictor)
     assert set(by) >= CROP_NAMES and not CROP_NAMES & {c.name for c in large}
     assert dice(by["sam_crop"].mask, gts[0]) > 0.8  # mapped back onto the object, not shifted
     assert dice(by["sam_crop_union"].mask, gts[0]) > 0.8 and (by["sam_crop_union"].mask >= by["sam_crop"].mask).all()
+    assert dice(by["sam_crop_union_int"].mask, gts[0]) > 0.8  # the intensity refinement keeps the object
     without = sam_candidates(predictor, enc, boxes)  # no image: no crop candidates
     assert not CROP_NAMES & {c.name for c in without[0]}
 

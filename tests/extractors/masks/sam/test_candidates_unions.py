@@ -1,6 +1,6 @@
-"""The union candidates of wider views (`sam_jit`, `sam_crop_union`), checked exactly against the
-passes they are made of, with the tiny randomly initialised SAM (its masks mean nothing; only how the
-candidates are built is tested)."""
+"""The union candidates of wider views (`sam_jit`, `sam_crop_union`) and the intensity-refined crop
+union (`sam_crop_union_int`), checked exactly against the passes they are made of, with the tiny
+randomly initialised SAM (its masks mean nothing; only how the candidates are built is tested)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 pytest.importorskip("torch")
 
 from extractors.masks.candidates import in_box
+from extractors.masks.refine import intensity_refined
 from extractors.masks.sam.candidates import (
     EXPAND,
     JITTER,
@@ -63,7 +64,7 @@ def test_sam_jit_needs_the_mirror(predictor: BatchedSamPredictor) -> None:
     assert not any(c.name in {"sam_jit", "sam_crop_union"} for cands in without for c in cands)
 
 
-def test_crop_union_of_the_crop_and_its_grown_box(predictor: BatchedSamPredictor) -> None:
+def test_crop_union_and_its_refinement(predictor: BatchedSamPredictor) -> None:
     img, boxes = scene()
     enc = predictor.encode([img])[0]
     for i, cands in enumerate(sam_candidates(predictor, enc, boxes, img, flip=False)):
@@ -78,3 +79,7 @@ def test_crop_union_of_the_crop_and_its_grown_box(predictor: BatchedSamPredictor
         assert win and np.array_equal(by["sam_crop_union"].mask, by["sam_crop"].mask | in_box(placed, box))
         assert by["sam_crop_union"].predicted_iou == pytest.approx(
             np.mean([by["sam_crop"].predicted_iou, float(wide.predicted_iou[0, 0])]))
+        refined = by["sam_crop_union_int"]
+        assert np.array_equal(refined.mask, intensity_refined(img, by["sam_crop_union"].mask, box))
+        assert (refined.predicted_iou, refined.stability) == (by["sam_crop_union"].predicted_iou,
+                                                              by["sam_crop_union"].stability)
