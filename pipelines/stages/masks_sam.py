@@ -58,9 +58,10 @@ class SamParams(StageParams):
     box_iou_thresh: float = Field(0.5, ge=0.0, le=1.0)
     fallback_to_box: bool = True  # a mask that loses to filling its prompt box is replaced by it (flagged)
     # masks.sam_box: "candidates" chooses per box among LiteMedSAM's single/multimask/jittered-box
-    # outputs, their vote, the flipped image's output, an upsampled crop's outputs for small boxes,
-    # the ellipse and box fill by a
-    # GT-free QC score (extractors/masks/select.py;
+    # outputs, their vote, the flipped image's output, unions of the grown boxes' and views' masks,
+    # an upsampled crop's outputs for small boxes (with their union and its intensity refinement,
+    # extractors/masks/refine.py), the ellipse and box fill by a GT-free QC score
+    # (extractors/masks/select.py; the winner's name is the region's `candidate`;
     # box fill is one of them, so `fallback_to_box` is not needed; a diffuse box, with no visible
     # boundary and no confident model output, keeps box fill: extractors/masks/guard.py, flag
     # `diffuse_guard`); "model": the decoder's one mask

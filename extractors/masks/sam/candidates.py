@@ -9,20 +9,28 @@ Added for the failure classes of issue 16 (each measured on the BTCV tune half, 
   pixels of the encoder input (small targets: adrenals, vessels), the model run again on a square
   crop around the box (`CROP_CONTEXT` of the box side on each side) resized to the encoder input,
   the masks mapped back: the encoder sees the target at several times the resolution.
-- `sam_crop_union`: the union of `sam_crop` and the crop's single output for the box grown by
-  `EXPAND` (one more decoder pass per small box; the grown box's mask is not a candidate itself):
-  `sam_jit` for the crop. With it (weights refitted, BOX_MARGIN 0.03 kept: 0.02 0.8486, 0.04 0.8491):
-  tune 0.845 -> 0.849, report 0.818 -> 0.821, leave-one-patient-out 0.8436 -> 0.8463, oracle
-  0.868/0.853 -> 0.873/0.855, no organ below box fill. Variants of the union, measured beside
-  `sam_jit` and an intensity-refined `sam_union` (tune 0.8462 without any crop union, 0.8500 with
-  this one): with the mirrored crop's single output too 0.8498 (and one more encoder pass per small
-  box: not kept), with the crop's or the mirrored crop's second multimask output too 0.847/0.821 and
-  0.847/0.823, an organ below box fill each.
+- `sam_crop_union`: the union of `sam_crop` and the crop's single outputs for the box grown by
+  `EXPAND` and by each of `JITTER` (three more decoder passes per small box; the grown boxes' masks
+  are not candidates themselves): `sam_jit` for the crop. With the `EXPAND` box alone (weights
+  refitted, BOX_MARGIN 0.03 kept: 0.02 0.8486, 0.04 0.8491): tune 0.845 -> 0.849, report 0.818 ->
+  0.821, leave-one-patient-out 0.8436 -> 0.8463, oracle 0.868/0.853 -> 0.873/0.855, no organ below
+  box fill. Variants of that union, measured beside `sam_jit` and an intensity-refined `sam_union`
+  (tune 0.8462 without any crop union, 0.8500 with it): with the mirrored crop's single output too
+  0.8498 (and one more encoder pass per small box: not kept), with the crop's or the mirrored crop's
+  second multimask output too 0.847/0.821 and 0.847/0.823, an organ below box fill each.
 - `sam_crop_union_int`: `sam_crop_union` refined by the intensity of its own core
   (extractors/masks/refine.py; no model pass; its model scores are the union's). With it (weights
   refitted, BOX_MARGIN 0.03 kept: 0.02 0.8535, 0.04 0.8540): tune 0.849 -> 0.854, report 0.821 ->
   0.825, leave-one-patient-out 0.8463 -> 0.8515, oracle 0.873/0.855 -> 0.876/0.859, no organ below
-  box fill. Variants in refine.py.
+  box fill. Variants in refine.py. With the `JITTER` boxes in `sam_crop_union` too (weights refitted,
+  BOX_MARGIN 0.03 kept: 0.02 0.8549, 0.04 0.8553): tune 0.854 -> 0.856, report 0.825 -> 0.826,
+  leave-one-patient-out 0.8515 -> 0.8558 with no organ below box fill there either (one before),
+  oracle 0.876/0.859 -> 0.874/0.859. Not kept beside it (tune, leave-one-patient-out in brackets):
+  the 10% box alone (0.8550 [0.8524]), the
+  5% and 10% boxes (0.8550 [0.8524]), the crop candidates for every box, not only small ones (one more
+  encoder pass per large box: 0.8550 [0.8552]), `sam_jit` refined the same way (for every box 0.8558
+  [0.8532], one organ below under leave-one-patient-out; for the boxes without a crop 0.8556 [0.8551]),
+  `sam_union` refined for those (0.8554 [0.8529]); without `sam_crop_union_int`: 0.8550 [0.8510].
 - `sam_flip`: the single output for the mirrored box on the horizontally flipped image, flipped
   back (test-time augmentation: one extra encoder input per image, shared by all its boxes and
   encoded in the stage's batched passes, and one decoder pass per box). LiteMedSAM is not
@@ -291,8 +299,9 @@ def _crop_candidates(predictor: BatchedSamPredictor, enc: EncodedImage, boxes: n
         cands += [_cand(f"sam_crop_m{k}", multi, 0, k, box) for k in range(multi.masks.shape[1])]
         cands.append(_vote("sam_crop_vote", cands))
         ch, cw = cenc.frame.height, cenc.frame.width
-        wide = _placed(predictor.predict_boxes(cenc, grown(local[0], EXPAND, ch, cw)[None]), (h, w), x0, y0)
-        union = _union("sam_crop_union", [cands[0], _cand("sam_crop_x", wide, 0, 0, box)])
+        wider = [_cand(f"sam_crop_x{round(100 * f)}", _placed(predictor.predict_boxes(
+            cenc, grown(local[0], f, ch, cw)[None]), (h, w), x0, y0), 0, 0, box) for f in (EXPAND, *JITTER)]
+        union = _union("sam_crop_union", [cands[0], *wider])
         cands.append(union)
         cands.append(Candidate("sam_crop_union_int", intensity_refined(image, union.mask, box),
                                union.predicted_iou, union.stability))

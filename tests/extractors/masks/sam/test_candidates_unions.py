@@ -73,12 +73,13 @@ def test_crop_union_and_its_refinement(predictor: BatchedSamPredictor) -> None:
         x0, y0, x1, y1 = win = crop_window(box, 96, 128)
         cenc = predictor.encode([np.ascontiguousarray(img[y0:y1, x0:x1])])[0]
         local = box - np.array([x0, y0, x0, y0], dtype=np.float64)
-        wide = predictor.predict_boxes(cenc, grown(local, EXPAND, y1 - y0, x1 - x0)[None])
+        wider = [predictor.predict_boxes(cenc, grown(local, f, y1 - y0, x1 - x0)[None]) for f in (EXPAND, *JITTER)]
         placed = np.zeros((96, 128), bool)
-        placed[y0:y1, x0:x1] = wide.masks[0, 0]
+        for b in wider:
+            placed[y0:y1, x0:x1] |= b.masks[0, 0]
         assert win and np.array_equal(by["sam_crop_union"].mask, by["sam_crop"].mask | in_box(placed, box))
         assert by["sam_crop_union"].predicted_iou == pytest.approx(
-            np.mean([by["sam_crop"].predicted_iou, float(wide.predicted_iou[0, 0])]))
+            np.mean([by["sam_crop"].predicted_iou, *(float(b.predicted_iou[0, 0]) for b in wider)]))
         refined = by["sam_crop_union_int"]
         assert np.array_equal(refined.mask, intensity_refined(img, by["sam_crop_union"].mask, box))
         assert (refined.predicted_iou, refined.stability) == (by["sam_crop_union"].predicted_iou,
