@@ -48,7 +48,7 @@ def predict(
     batch_size: int = typer.Option(8, help="images per encoder batch"),
     fallback: bool = typer.Option(True, help="fill the box where the model loses to it (flagged)"),
     select: str = typer.Option("candidates", help="candidates (per-box choice by a GT-free QC score) | model"),
-    flip: bool = typer.Option(True, help="candidates from the mirrored image (sam_flip*, sam_union)"),
+    flip: bool = typer.Option(True, help="candidates from the mirrored image (sam_flip*, sam_union, sam_jit)"),
 ) -> None:
     from pydantic import ValidationError
 
