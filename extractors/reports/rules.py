@@ -165,24 +165,25 @@ def interpretive_links() -> frozenset[tuple[str, ...]]:
     return frozenset(out)
 
 
+def side_targets(name: str, what: str) -> dict[str, frozenset[str]]:
+    """A `token, target sites (a|b), why` table: token → the finding sites its side reaches."""
+    out: dict[str, frozenset[str]] = {}
+    for token, targets, _why in read_tsv(name, 3):
+        check_token(token, out, what)
+        out[token] = frozenset(targets.split("|"))
+    return out
+
+
 @cache
 def side_bridges() -> dict[str, frozenset[str]]:
     """Anatomy site → the target finding sites its side reaches (side_bridges.tsv)."""
-    out: dict[str, frozenset[str]] = {}
-    for site, targets, _why in read_tsv("side_bridges.tsv", 3):
-        check_token(site, out, "side bridge")
-        out[site] = frozenset(targets.split("|"))
-    return out
+    return side_targets("side_bridges.tsv", "side bridge")
 
 
 @cache
 def surgical_sides() -> dict[str, frozenset[str]]:
     """Procedure word → the sites of the findings its side reaches (surgical_sides.tsv)."""
-    out: dict[str, frozenset[str]] = {}
-    for word, targets, _why in read_tsv("surgical_sides.tsv", 3):
-        check_token(word, out, "surgical side word")
-        out[word] = frozenset(targets.split("|"))
-    return out
+    return side_targets("surgical_sides.tsv", "surgical side word")
 
 
 @cache
