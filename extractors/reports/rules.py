@@ -153,16 +153,23 @@ def comparative_sides() -> frozenset[str]:
     return frozenset(words)
 
 
+def phrase_table(name: str, what: str, length: int | None = None) -> frozenset[tuple[str, ...]]:
+    """The first column of a `phrase <TAB> why` table as lower-case token tuples, each defined once (of
+    `length` tokens, where given)."""
+    out: set[tuple[str, ...]] = set()
+    for phrase, _why in read_tsv(name, 2):
+        tokens = tuple(phrase.split())
+        if phrase != phrase.lower() or tokens in out or (length is not None and len(tokens) != length):
+            count = "lower-case tokens" if length is None else f"{length} lower-case tokens"
+            raise ValueError(f"{what} {phrase!r}: {count}, defined once")
+        out.add(tokens)
+    return frozenset(out)
+
+
 @cache
 def interpretive_links() -> frozenset[tuple[str, ...]]:
     """Link phrases (lower-case token tuples) after which a finding takes the side of the description before them."""
-    out: set[tuple[str, ...]] = set()
-    for phrase, _why in read_tsv("interpretive_links.tsv", 2):
-        tokens = tuple(phrase.split())
-        if phrase != phrase.lower() or tokens in out:
-            raise ValueError(f"interpretive link {phrase!r}: lower-case tokens, defined once")
-        out.add(tokens)
-    return frozenset(out)
+    return phrase_table("interpretive_links.tsv", "interpretive link")
 
 
 def side_targets(name: str, what: str) -> dict[str, frozenset[str]]:
@@ -198,10 +205,10 @@ def unsided_findings() -> frozenset[str]:
 
 def word_table(name: str, what: str) -> frozenset[str]:
     """The first column of a `word <TAB> why` table: one lower-case token a row, each defined once."""
-    words: dict[str, str] = {}
+    words: set[str] = set()
     for word, _why in read_tsv(name, 2):
         check_token(word, words, what)
-        words[word] = word
+        words.add(word)
     return frozenset(words)
 
 
@@ -224,15 +231,9 @@ def dotted_side_modifiers() -> frozenset[str]:
 
 
 @cache
-def each_side() -> frozenset[tuple[str, str]]:
+def each_side() -> frozenset[tuple[str, ...]]:
     """Two-token phrases (lower case) that put a finding on both sides."""
-    out: set[tuple[str, str]] = set()
-    for phrase, _why in read_tsv("each_side.tsv", 2):
-        tokens = tuple(phrase.split())
-        if phrase != phrase.lower() or len(tokens) != 2 or tokens in out:
-            raise ValueError(f"each-side phrase {phrase!r}: two lower-case tokens, defined once")
-        out.add((tokens[0], tokens[1]))
-    return frozenset(out)
+    return phrase_table("each_side.tsv", "each-side phrase", length=2)
 
 
 @cache
