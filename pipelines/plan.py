@@ -50,12 +50,11 @@ class Plan:
         return sum(len(v) for v in self.shards.values())
 
 
-def count_inputs(item: SourceItem, counts: Counter[str], reports: bool = True) -> None:
-    """The inputs an item is; `reports=False` leaves its report out (counted per anchor by the caller)."""
+def count_inputs(item: SourceItem, counts: Counter[str]) -> None:
+    """The inputs an item is, its report aside: a report is one input per anchor (counted by `collect`)."""
     counts["image"] += 1
     counts["annotation"] += len(item.annotations)
     counts["label"] += len(item.labels)
-    counts["report"] += 1 if reports and item.report and item.report.get("anchor", True) else 0
     for err in item.errors:
         counts[err["unit"]] += 1  # item-level losses of sub-records that never became annotations
 
@@ -114,7 +113,7 @@ def collect(cfg: PipelineConfig) -> tuple[ItemStore, list[SourceLoss], dict[str,
                 ref = str(rec.report.get("ref") or rec.key)
                 first[ref] = min(first.get(ref, rec.key), rec.key)
                 with_report.append(sample_key)
-            count_inputs(rec, counts, reports=False)  # a report is counted below, once per anchor
+            count_inputs(rec, counts)  # a report is counted below, once per anchor
             items[sample_key] = {**rec.to_dict(), "dup_group": None}
         for sample_key in with_report:
             item = items[sample_key]

@@ -48,9 +48,6 @@ class ItemStore(MutableMapping[str, dict[str, Any]]):
     def __contains__(self, key: object) -> bool:
         return key in self._text
 
-    def text(self, key: str) -> str:
-        """The stored JSON text of one item, not decoded."""
-        return self._text[key]
-
     def pop_text(self, key: str) -> str:
+        """Remove one item and give its stored JSON text, not decoded."""
         return self._text.pop(key)

@@ -41,8 +41,9 @@ def config(root: Path) -> dict[str, object]:
 
 def test_item_store_holds_json_text_and_gives_copies() -> None:
     items = ItemStore()
+    items["s:z"] = {"key": "z", "meta": {"view": "PA"}, "labels": []}
+    assert items.pop_text("s:z") == encode({"labels": [], "meta": {"view": "PA"}, "key": "z"})  # sorted keys
     items["s:a"] = {"key": "a", "meta": {"view": "PA"}, "labels": []}
-    assert items.text("s:a") == encode({"labels": [], "meta": {"view": "PA"}, "key": "a"})  # sorted keys
     got = items["s:a"]
     got["meta"]["view"] = "AP"
     assert items["s:a"]["meta"]["view"] == "PA"  # a value is a copy until stored back
