@@ -83,6 +83,7 @@ def run_chain(rows: list[Sample], stages: list[tuple[Stage, str]], chunk: int,
               reporter: Reporter | None) -> list[Sample]:
     """Every stage over `rows`, `chunk` rows at a time (bounded memory, live progress per chunk)."""
     out: list[Sample] = []
+    sent: list[Any] = []
     for i in range(0, len(rows), max(1, chunk)):
         part = rows[i : i + max(1, chunk)]
         key = batch_key(part) if part else ""
@@ -93,8 +94,10 @@ def run_chain(rows: list[Sample], stages: list[tuple[Stage, str]], chunk: int,
             if part:
                 done.append((label, stage.last_batch))
         if reporter is not None and done:
-            reporter.batches(key, done)  # one actor call per chunk, whatever the number of stages
+            sent.append(reporter.batches(key, done))  # one actor call per chunk, whatever the number of stages
         out.extend(part)
+    if reporter is not None:
+        reporter.delivered(sent)
     return out
 
 
@@ -104,7 +107,7 @@ def write_block(rows: list[Sample], out_dir: str, expected: dict[str, int],
     by_shard: dict[str, list[Sample]] = {}
     for row in rows:
         by_shard.setdefault(row["shard"], []).append(row)
-    stats_rows = []
+    stats_rows, sent = [], []
     for shard in sorted(by_shard):
         got, want = len(by_shard[shard]), expected.get(shard)
         if got != want:
@@ -116,9 +119,11 @@ def write_block(rows: list[Sample], out_dir: str, expected: dict[str, int],
                 raise ShardWriteRetry(err.errno, err.strerror, err.filename) from err
             raise
         if reporter is not None:
-            reporter.shard(stats)
+            sent.append(reporter.shard(stats))
         stats_rows.append({**{k: stats[k] for k in ("shard", "samples", "written", "quarantined")},
                            "node": node_id(), "pid": os.getpid()})
+    if reporter is not None:
+        reporter.delivered(sent)
     return pa.Table.from_pylist(stats_rows, schema=STATS_SCHEMA)
 
 

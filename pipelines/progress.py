@@ -111,6 +111,7 @@ class CounterHost:
 
 _hosts: dict[str, Any] = {}  # GCS address/job id (one per ray.init of this driver) -> its CounterHost actor
 PING_TIMEOUT_S = 2.0
+DELIVERY_TIMEOUT_S = 30.0  # a call waits at most this long for its progress reports to arrive
 
 
 def counter_host() -> Any:
@@ -144,12 +145,21 @@ class Reporter:
     run: str
     wave: int
 
-    def batches(self, key: str, stages: list[tuple[str, BatchStats]]) -> None:
-        """One chunk through a fused chain's stages, in one fire-and-forget call."""
-        self.actor.report_batches.remote(self.run, self.wave, key, [(s, asdict(st)) for s, st in stages])
+    def batches(self, key: str, stages: list[tuple[str, BatchStats]]) -> Any:
+        """One chunk through a fused chain's stages, in one call not waited for (its ref: `delivered`)."""
+        return self.actor.report_batches.remote(self.run, self.wave, key, [(s, asdict(st)) for s, st in stages])
 
-    def shard(self, stats: dict[str, Any]) -> None:
-        self.actor.report_shard.remote(self.run, self.wave, {k: stats[k] for k in ("shard", *SHARD_FIELDS[1:])})
+    def shard(self, stats: dict[str, Any]) -> Any:
+        return self.actor.report_shard.remote(self.run, self.wave,
+                                              {k: stats[k] for k in ("shard", *SHARD_FIELDS[1:])})
+
+    def delivered(self, refs: list[Any], timeout_s: float = DELIVERY_TIMEOUT_S) -> None:
+        """Wait until these reports have reached the counter actor. A report still queued in a worker that
+        is killed during its *next* call was lost, and the call that sent it is not re-run (it succeeded):
+        a row was then never counted. So a task or actor call returns only once its reports are in (a dead
+        counter's refs are ready at once, as errors: progress stays best effort)."""
+        if refs:
+            ray.wait(refs, num_returns=len(refs), timeout=timeout_s)
 
 
 class ProgressView(Protocol):
