@@ -20,11 +20,11 @@ import numpy as np
 
 from extractors.masks.classical import (
     ClassicalBoxMasker,
-    _ellipse_crop,
-    _holes_filled,
-    _largest_filled,
-    _otsu_crop,
-    _to_gray,
+    ellipse_crop,
+    holes_filled,
+    largest_filled,
+    otsu_crop,
+    to_gray,
 )
 
 BOX_FILL = "box_fill"
@@ -70,22 +70,22 @@ def crop_candidates(image_u8: np.ndarray, sl: tuple[slice, slice],
     h, w = image_u8.shape[:2]
     crop_shape = (sl[0].stop - sl[0].start, sl[1].stop - sl[1].start)
     out = [Candidate(BOX_FILL, _full(np.ones(crop_shape, bool), sl, h, w)),
-           Candidate(ELLIPSE, _full(_ellipse_crop(crop_shape), sl, h, w))]
-    gray = _to_gray(np.asarray(image_u8))
-    otsu_all = _otsu_crop(gray[sl], largest=False)
+           Candidate(ELLIPSE, _full(ellipse_crop(crop_shape), sl, h, w))]
+    gray = to_gray(np.asarray(image_u8))
+    otsu_all = otsu_crop(gray[sl], largest=False)
     out.append(Candidate("otsu", _full(_largest_part(otsu_all), sl, h, w)))
     out.append(Candidate("otsu_parts", _full(otsu_all, sl, h, w)))
     gc: np.ndarray | None = None
     if grabcut is True:
         try:
-            gc = ClassicalBoxMasker("grabcut")._grabcut_crop(np.asarray(image_u8), sl)
+            gc = ClassicalBoxMasker("grabcut").grabcut_crop(np.asarray(image_u8), sl)
         except cv2.error:
             gc = None
     elif isinstance(grabcut, np.ndarray):
         gc = grabcut
     if gc is not None and gc.any():
         out.append(Candidate("grabcut", _full(_largest_part(gc), sl, h, w)))
-        out.append(Candidate("grabcut_parts", _full(_holes_filled(gc), sl, h, w)))
+        out.append(Candidate("grabcut_parts", _full(holes_filled(gc), sl, h, w)))
     return out
 
 
@@ -137,4 +137,4 @@ def _full(crop: np.ndarray, sl: tuple[slice, slice], h: int, w: int) -> np.ndarr
 
 
 def _largest_part(fg: np.ndarray) -> np.ndarray:
-    return _largest_filled(fg).astype(bool)
+    return largest_filled(fg).astype(bool)

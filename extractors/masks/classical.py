@@ -79,19 +79,19 @@ class ClassicalBoxMasker:
         slices = box_pixel_slices(box_xywh, height, width)
         if slices is None:
             raise BadInput("out_of_bounds", "the box does not overlap the image", unit="annotation")
-        gray = _to_gray(image)
+        gray = to_gray(image)
         crop = np.zeros(gray[slices].shape, bool)
         flags: list[str] = []
         raw_grabcut: np.ndarray | None = None
         if self.method == "otsu":
-            crop = _otsu_crop(gray[slices])
+            crop = otsu_crop(gray[slices])
         elif self.method == "grabcut":
             try:
-                raw_grabcut = self._grabcut_crop(image, slices)
+                raw_grabcut = self.grabcut_crop(image, slices)
             except cv2.error:
                 flags.append("grabcut_failed")
             else:
-                crop = _largest_filled(raw_grabcut)
+                crop = largest_filled(raw_grabcut)
         method = self.method
         if self.method != "ellipse" and not flags:
             fraction = float(crop.mean()) if crop.size else 0.0
@@ -104,7 +104,7 @@ class ClassicalBoxMasker:
         if flags:
             flags.insert(0, "fallback_ellipse")
         if self.method == "ellipse" or flags:
-            crop, method = _ellipse_crop(crop.shape), "ellipse"
+            crop, method = ellipse_crop(crop.shape), "ellipse"
         mask = np.zeros((height, width), bool)
         mask[slices] = crop
         return MaskResult(mask=mask, score=_separability(gray[slices], crop), method=method, flags=flags)
@@ -128,7 +128,8 @@ class ClassicalBoxMasker:
         return MaskResult(mask=choice.mask, score=_separability(gray[slices], crop), method=choice.name,
                           flags=flags, qc_score=choice.score, candidate_reason=choice.reason)
 
-    def _grabcut_crop(self, image: np.ndarray, slices: tuple[slice, slice]) -> np.ndarray:
+    def grabcut_crop(self, image: np.ndarray, slices: tuple[slice, slice]) -> np.ndarray:
+        """GrabCut's raw foreground (bool) on the box crop `slices` of `image` (see the module docstring)."""
         height, width = image.shape[:2]
         ys, xs = slices
         my = int(np.ceil((ys.stop - ys.start) * self.context)) + 1
@@ -155,7 +156,9 @@ class ClassicalBoxMasker:
         return fg[ys.start - oy:ys.stop - oy, xs.start - ox:xs.stop - ox].astype(bool)
 
 
-def _to_gray(image: np.ndarray) -> np.ndarray:
+def to_gray(image: np.ndarray) -> np.ndarray:
+    """8-bit grey of an image: uint8 as is, other dtypes min-max scaled to 0-255; colour (BGR order
+    assumed, only the first three channels) converted by OpenCV's luma weights."""
     arr = image if image.dtype == np.uint8 else cv2.normalize(image, None, 0, 255, cv2.NORM_MINMAX, cv2.CV_8U)
     if arr.ndim == 3:
         return cv2.cvtColor(np.ascontiguousarray(arr[..., :3]), cv2.COLOR_BGR2GRAY)
@@ -163,13 +166,13 @@ def _to_gray(image: np.ndarray) -> np.ndarray:
 
 
 def _to_bgr(image: np.ndarray) -> np.ndarray:
-    arr = _to_gray(image) if image.ndim == 2 or image.dtype != np.uint8 else image
+    arr = to_gray(image) if image.ndim == 2 or image.dtype != np.uint8 else image
     if arr.ndim == 2:
         return cv2.cvtColor(arr, cv2.COLOR_GRAY2BGR)
     return np.ascontiguousarray(arr[..., :3])
 
 
-def _otsu_crop(gray: np.ndarray, largest: bool = True) -> np.ndarray:
+def otsu_crop(gray: np.ndarray, largest: bool = True) -> np.ndarray:
     """Otsu's foreground inside the crop (polarity: touches the border least); its largest
     component with holes filled, or with `largest=False` every component, holes filled."""
     if gray.size < 4 or int(gray.max()) == int(gray.min()):
@@ -179,20 +182,20 @@ def _otsu_crop(gray: np.ndarray, largest: bool = True) -> np.ndarray:
     border = np.concatenate([bright[0], bright[-1], bright[:, 0], bright[:, -1]])
     fg = bright if border.mean() <= 0.5 else ~bright
     if not largest:
-        return _holes_filled(fg)
-    return _largest_filled(fg)
+        return holes_filled(fg)
+    return largest_filled(fg)
 
 
-def _largest_filled(fg: np.ndarray) -> np.ndarray:
+def largest_filled(fg: np.ndarray) -> np.ndarray:
     """The largest 8-connected component of `fg` with its holes filled."""
     if not fg.any():
         return fg
     _, labels, stats, _ = cv2.connectedComponentsWithStats(fg.astype(np.uint8), connectivity=8)
     keep = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
-    return _holes_filled(labels == keep)
+    return holes_filled(labels == keep)
 
 
-def _holes_filled(fg: np.ndarray) -> np.ndarray:
+def holes_filled(fg: np.ndarray) -> np.ndarray:
     """`fg` with every hole (background not connected to the crop border) filled."""
     padded = np.pad(fg.astype(np.uint8), 1)
     outside = padded.copy()
@@ -200,7 +203,8 @@ def _holes_filled(fg: np.ndarray) -> np.ndarray:
     return fg.astype(bool) | (outside[1:-1, 1:-1] == 0)
 
 
-def _ellipse_crop(shape: tuple[int, ...]) -> np.ndarray:
+def ellipse_crop(shape: tuple[int, ...]) -> np.ndarray:
+    """Bool mask of the ellipse inscribed in a crop of this (height, width)."""
     h, w = int(shape[0]), int(shape[1])
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
     cy, cx = (h - 1) / 2.0, (w - 1) / 2.0

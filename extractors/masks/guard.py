@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from extractors.masks.candidates import Candidate, box_slices
-from extractors.masks.classical import _to_gray
+from extractors.masks.classical import to_gray
 
 CONTRAST_BELOW = 0.10
 PRED_IOU_BELOW = 0.60
@@ -32,7 +32,7 @@ PRED_IOU_BELOW = 0.60
 
 def box_contrast(image: np.ndarray, box: np.ndarray) -> float:
     """5th-95th percentile spread of the smoothed grey crop of `box` (xyxy), as a fraction of 255."""
-    gray = _to_gray(np.asarray(image))
+    gray = to_gray(np.asarray(image))
     sl = box_slices(box, gray.shape[0], gray.shape[1])
     crop = gray[sl].astype(np.float32)
     sigma = max(1.0, 0.05 * max(crop.shape))

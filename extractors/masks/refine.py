@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 
 from extractors.masks.candidates import box_slices
-from extractors.masks.classical import _largest_filled, _to_gray
+from extractors.masks.classical import largest_filled, to_gray
 
 K = 2.0  # deviations kept (tune half: 1.5-3.0 for the refined `sam_union`: 0.8452/0.8466/0.8459/0.8456)
 BAND = 0.1  # the refined mask stays within this fraction of the box's long side of the mask
@@ -37,7 +37,7 @@ MIN_CORE = 10  # an eroded core smaller than this: the mask itself is the core
 
 def intensity_refined(image: np.ndarray, mask: np.ndarray, box: np.ndarray, k: float = K) -> np.ndarray:
     """`mask` (bool, full image size, inside `box`) refined by the intensity of its own core."""
-    gray = _to_gray(np.asarray(image))
+    gray = to_gray(np.asarray(image))
     sl = box_slices(box, gray.shape[0], gray.shape[1])
     out = np.zeros(mask.shape, bool)
     out[sl] = refined_crop(gray[sl], mask[sl], k)
@@ -62,5 +62,5 @@ def refined_crop(gray: np.ndarray, mask: np.ndarray, k: float = K) -> np.ndarray
     _, labels = cv2.connectedComponents(new, connectivity=8)
     keep = np.unique(labels[core & new.astype(bool)])
     new = np.isin(labels, keep[keep > 0])
-    return _largest_filled(new).astype(bool) if new.any() else m.copy()
+    return largest_filled(new).astype(bool) if new.any() else m.copy()
 

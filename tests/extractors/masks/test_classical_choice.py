@@ -35,7 +35,7 @@ def test_failed_grabcut_falls_back_to_what_the_evidence_favours(
     kind: str, winner: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     image, gt, box = shape_image(kind)
-    monkeypatch.setattr(ClassicalBoxMasker, "_grabcut_crop", failing_grabcut)
+    monkeypatch.setattr(ClassicalBoxMasker, "grabcut_crop", failing_grabcut)
     result = ClassicalBoxMasker("grabcut").predict(image, box)
     assert result.method == winner
     assert result.flags == [f"fallback_{winner}", "grabcut_failed"]
