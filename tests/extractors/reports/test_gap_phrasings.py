@@ -1,0 +1,57 @@
+"""Issue 15 gap classes, one case per form of the rows added to data/phrases.tsv and data/label_sets/chestxray14.tsv:
+fluid in a costophrenic angle and a meniscus of fluid (the CheXpert labeler's Pleural Effusion phrase "pleural
+fluid"), "nodular" before a lesion head (NegBio's Nodule phrases "nodular density/opacity/opacification"), a heart
+size at the top or upper limits of normal (the labeler's negation patterns "XXX at the upper limits of normal",
+"normal XXX"). Project-written unit cases: they test the rules, they are not evidence of accuracy on real reports."""
+
+from __future__ import annotations
+
+import pytest
+
+from extractors.reports.extractor import ReportFindingExtractor
+from tests.extractors.reports.test_laterality_export import jsonl_sides
+
+COSTOPHRENIC_FLUID = [
+    # (text, {label: laterality} of the chestxray14 JSONL)
+    ("Fluid in the left costophrenic angle.", {"Effusion": "left"}),
+    ("Fluid in the costophrenic angles.", {"Effusion": "bilateral"}),
+    ("Small amount of fluid in both costophrenic angles.", {"Effusion": "bilateral"}),
+    ("Fluid at the right costophrenic sulcus.", {"Effusion": "right"}),
+    ("Fluid collection within the left costophrenic recess.", {"Effusion": "left"}),
+    ("Fluid layering in the right CP angle.", {"Effusion": "right"}),
+    ("Fluid filling the right costodiaphragmatic recess.", {"Effusion": "right"}),
+    ("Left costophrenic angle fluid.", {"Effusion": "left"}),
+    ("No fluid in the costophrenic angles.", {}),
+    ("Possible fluid in the left costophrenic angle.", {}),  # uncertain: not counted by --uncertain probable
+    ("Small meniscus of fluid at the left base.", {"Effusion": "left"}),
+    ("Fluid meniscus in the right costophrenic angle.", {"Effusion": "right"}),
+    ("Meniscus of pleural fluid on the right.", {"Effusion": "right"}),
+    ("No pleural effusion, no meniscus of fluid.", {}),
+]
+
+
+@pytest.mark.parametrize(("text", "want"), COSTOPHRENIC_FLUID)
+def test_costophrenic_fluid_and_meniscus(extractor: ReportFindingExtractor, text: str, want: dict[str, str]) -> None:
+    got = jsonl_sides(extractor, text)
+    got.pop("normal", None)
+    assert got == want
+
+
+NODULAR_HEADS = [
+    ("Nodular focus in the right upper lobe.", {"Nodule": "right"}),
+    ("Nodular foci in both lungs.", {"Nodule": "bilateral"}),
+    ("Nodular lesion in the left lung.", {"Nodule": "left"}),
+    ("Nodular lesions in the right lower lobe.", {"Nodule": "right"}),
+    ("Nodular shadow at the left base.", {"Nodule": "left"}),
+    ("Nodular shadows in the right lung.", {"Nodule": "right"}),
+    ("No nodular focus.", {}),
+    ("Calcified nodular focus in the right upper lobe.", {}),  # NegBio's Nodule exclude "calcified nodul"
+    ("Nodular shadow at the left base, likely nipple shadow.", {}),  # a named mimic hedges it
+]
+
+
+@pytest.mark.parametrize(("text", "want"), NODULAR_HEADS)
+def test_nodular_lesion_heads(extractor: ReportFindingExtractor, text: str, want: dict[str, str]) -> None:
+    got = jsonl_sides(extractor, text)
+    got.pop("normal", None)
+    assert got == want
