@@ -55,3 +55,30 @@ def test_nodular_lesion_heads(extractor: ReportFindingExtractor, text: str, want
     got = jsonl_sides(extractor, text)
     got.pop("normal", None)
     assert got == want
+
+
+CARDIAC_NORMAL_LIMITS = [
+    # a heart at the top/upper limits of normal is normal (CheXpert negation "XXX at the upper limits of normal",
+    # "normal XXX"), one case per wording; "borderline" and a range reaching enlarged stay the hedged positive
+    ("The heart is top normal in size.", {}),
+    ("Cardiac silhouette is top-normal in size.", {}),
+    ("Heart size is top normal.", {}),
+    ("Top normal heart size.", {}),
+    ("The heart is upper normal in size.", {}),
+    ("The heart is high normal in size.", {}),
+    ("Heart size is at the upper limits of normal.", {}),
+    ("Heart size is at the upper limit of normal, unchanged.", {}),
+    ("Heart size upper limits of normal.", {}),
+    ("The heart is borderline in size.", {"Cardiomegaly": "none"}),
+    ("Borderline heart size.", {"Cardiomegaly": "none"}),
+    ("Heart size is top normal to mildly enlarged.", {"Cardiomegaly": "none"}),
+    ("Heart size is at the upper limits of normal to mildly enlarged.", {"Cardiomegaly": "none"}),
+]
+
+
+@pytest.mark.parametrize(("text", "want"), CARDIAC_NORMAL_LIMITS)
+def test_heart_at_the_upper_limits_of_normal(extractor: ReportFindingExtractor, text: str,
+                                             want: dict[str, str]) -> None:
+    got = jsonl_sides(extractor, text)
+    got.pop("normal", None)
+    assert got == want
