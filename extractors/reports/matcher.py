@@ -26,7 +26,14 @@ from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
-from extractors.reports.rules import GuardedHead, abbreviations, anchored_heads, extra_phrases, guarded_heads
+from extractors.reports.rules import (
+    GuardedHead,
+    abbreviations,
+    anchored_heads,
+    extra_phrases,
+    guard_reroutes,
+    guarded_heads,
+)
 from schemas.ontology import Ontology
 
 MENTION_KINDS = ("finding", "device")
@@ -131,6 +138,13 @@ class OntologyPhraseMatcher:
                 self._unresolved.append(guard.expansion)
                 continue
             self.guards[head] = (guard, code)
+        self.reroutes: dict[tuple[str, str], tuple[str, str]] = {}  # (head, blocker) → (code, kind) it names
+        for key, expansion in guard_reroutes().items():
+            code = onto.lookup(expansion)
+            if code is None:
+                self._unresolved.append(expansion)
+                continue
+            self.reroutes[key] = (code, onto.get(code).kind)
         self.unresolved: list[str] = self._unresolved  # extra expansions the ontology does not know
 
     def forms(self, onto: Ontology) -> dict[str, str]:
@@ -164,23 +178,28 @@ class OntologyPhraseMatcher:
                 anchored = self.anchored(doc, sp.start)
                 if anchored is not None:
                     out.append(anchored)
-            elif kind != "unmention" and not self.guarded(doc, sp.start, sp.end, code):
-                out.append(Match(sp.start, sp.end, code, kind))
+            elif kind != "unmention":
+                blocker = self.guarded(doc, sp.start, sp.end, code)
+                if blocker is None:
+                    out.append(Match(sp.start, sp.end, code, kind))
+                elif (rerouted := self.reroutes.get((doc[sp.start].lower_, blocker))) is not None:
+                    out.append(Match(sp.start, sp.end, *rerouted))
         return out
 
-    def guarded(self, doc: Doc, start: int, end: int, code: str) -> bool:
-        """Whether the phrase [start, end) starts with a guarded head of its code whose nearest cue is a blocker:
-        before it in its item (back to a comma, up to GUARD_BACK tokens), else after it within its segment."""
+    def guarded(self, doc: Doc, start: int, end: int, code: str) -> str | None:
+        """The blocker word, when the phrase [start, end) starts with a guarded head of its code whose nearest cue
+        is a blocker: before it in its item (back to a comma, up to GUARD_BACK tokens), else after it within its
+        segment; None when the phrase stands."""
         rule = self.guards.get(doc[start].lower_)
         if rule is None or rule[1] != code:
-            return False
+            return None
         guard = rule[0]
         j = start - 1
         while (j >= 0 and start - j <= GUARD_BACK and not doc[j + 1].is_sent_start
                and doc[j].lower_ not in GUARD_STOPS_BACK):
             cue = guard.cue(doc[j].lower_)
             if cue is not None:
-                return cue == "block"
+                return doc[j].lower_ if cue == "block" else None
             j -= 1
         for j in range(end, min(end + GUARD_AHEAD, len(doc))):
             word = doc[j].lower_
@@ -188,8 +207,8 @@ class OntologyPhraseMatcher:
                 break
             cue = guard.cue(word)
             if cue is not None:
-                return cue == "block"
-        return False
+                return word if cue == "block" else None
+        return None
 
     def anchored(self, doc: Doc, i: int) -> Match | None:
         """The mention a bare head at token `i` names when one of its anchors precedes it in the sentence."""

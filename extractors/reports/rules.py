@@ -7,6 +7,8 @@
   "infection in the left lung base" → pneumonia;
 - guarded_heads.tsv: finding words dropped when the nearest cue word beside them is another organ's
   (head, expansion, blockers, releases): "compression fracture of T12 with collapse" is no atelectasis;
+- guard_reroutes.tsv: blockers of a guarded head after which it names another finding instead of nothing
+  (head, blockers, expansion): "emphysema in the soft tissues of the neck" is a subcutaneous emphysema;
 - scope_restarts.tsv: side/region words that, right after a negated finding with no join, open a new noun phrase;
 - weak_sides.tsv: words that give a finding a side only when nothing else in its segment does ("retrocardiac"
   → left, "diffuse" → bilateral);
@@ -263,6 +265,23 @@ class GuardedHead:
         if token in self.blockers or any(p.fullmatch(token) for p in self.blocker_patterns):
             return "block"
         return None
+
+
+@cache
+def guard_reroutes() -> dict[tuple[str, str], str]:
+    """(guarded head, one of its blockers) → the expansion the head names when that blocker is its nearest cue."""
+    heads = guarded_heads()
+    out: dict[tuple[str, str], str] = {}
+    for head, words, expansion in read_tsv("guard_reroutes.tsv", 3):
+        if head not in heads:
+            raise ValueError(f"guard_reroutes.tsv: {head!r} is no head of guarded_heads.tsv")
+        for word in (w.strip() for w in words.split("|") if w.strip()):
+            if word not in heads[head].blockers:
+                raise ValueError(f"guard_reroutes.tsv: {word!r} is no blocker of {head!r}")
+            if (head, word) in out:
+                raise ValueError(f"guard_reroutes.tsv: duplicate {head!r} {word!r}")
+            out[head, word] = expansion
+    return out
 
 
 @cache

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from extractors.reports.extractor import ReportFindingExtractor
+from extractors.reports.labels import derive_labels
 from tests.extractors.reports.test_laterality_export import jsonl_sides
 
 COSTOPHRENIC_FLUID = [
@@ -82,3 +83,28 @@ def test_heart_at_the_upper_limits_of_normal(extractor: ReportFindingExtractor, 
     got = jsonl_sides(extractor, text)
     got.pop("normal", None)
     assert got == want
+
+
+CUI_LIST_CONCEPTS = [
+    # (text, label): 1 under chestxray14 (NegBio's ChestX-ray14 CUI list: C0031039 Pericardial effusion among its
+    # Effusion concepts, C0038536 Subcutaneous Emphysema among its Emphysema concepts), 0 under the ontology-level
+    # chestxray14_broad (neither is a pleural effusion or a pulmonary emphysema there)
+    ("Small pericardial effusion.", "Effusion"),
+    ("Subcutaneous emphysema in the left chest wall.", "Emphysema"),
+    ("Subcutaneous air in the neck.", "Emphysema"),
+]
+
+
+@pytest.mark.parametrize(("text", "label"), CUI_LIST_CONCEPTS)
+def test_negbio_cui_list_concepts(extractor: ReportFindingExtractor, text: str, label: str) -> None:
+    mentions = extractor.extract(text)
+    assert derive_labels(mentions, extractor.onto, "chestxray14")[label] == 1
+    assert derive_labels(mentions, extractor.onto, "chestxray14_broad")[label] == 0
+
+
+@pytest.mark.parametrize(("text", "label"), [("Mediastinal emphysema.", "Emphysema"),
+                                           ("Pneumomediastinum.", "Emphysema"),
+                                           ("No pericardial effusion.", "Effusion")])
+def test_outside_the_cui_list(extractor: ReportFindingExtractor, text: str, label: str) -> None:
+    """A mediastinal emphysema (C0025062) is not in the list; a negated pericardial effusion is no Effusion."""
+    assert derive_labels(extractor.extract(text), extractor.onto, "chestxray14")[label] == 0

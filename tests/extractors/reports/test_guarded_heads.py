@@ -9,7 +9,7 @@ import pytest
 
 from extractors.reports.extractor import ReportFindingExtractor
 from extractors.reports.labels import derive_labels
-from extractors.reports.rules import guarded_heads
+from extractors.reports.rules import guard_reroutes, guarded_heads
 from schemas.ontology import load_ontology
 
 GUARDED = [
@@ -25,9 +25,11 @@ GUARDED = [
     ("Partial collapse.", "Atelectasis", 1),  # no cue: the lung reading
     ("Compression fracture. Left lower lobe collapse.", "Atelectasis", 1),  # a cue in another sentence
     ("T12 compression fracture and right lower lobe collapse.", "Atelectasis", 1),  # the nearest cue is the lobe
-    ("Subcutaneous air and emphysema in the neck.", "Emphysema", 0),
-    ("Emphysema in the soft tissues of the chest wall.", "Emphysema", 0),
-    ("Extensive subcutaneous emphysematous changes.", "Emphysema", 0),  # a phrase starting with the head
+    # a soft-tissue cue reroutes the head to a subcutaneous emphysema (guard_reroutes.tsv), which chestxray14 counts
+    # as Emphysema (NegBio's ChestX-ray14 CUI list, C0038536); a mediastinal one is a pneumomediastinum (not listed)
+    ("Subcutaneous air and emphysema in the neck.", "Emphysema", 1),
+    ("Emphysema in the soft tissues of the chest wall.", "Emphysema", 1),
+    ("Extensive subcutaneous emphysematous changes.", "Emphysema", 1),  # a phrase starting with the head
     ("Mediastinal emphysema.", "Emphysema", 0),
     ("Emphysema.", "Emphysema", 1),
     ("Emphysematous changes in both upper lobes.", "Emphysema", 1),
@@ -62,7 +64,8 @@ GUARDED = [
     ("Infiltration in the right lower lobe.", "Infiltration", 1),
     ("Small glenohumeral joint effusion.", "Effusion", 0),  # another organ's effusion
     ("Knee joint effusion.", "Effusion", 0),
-    ("Pericardial effusion versus cardiomegaly.", "Effusion", 0),
+    ("Pericardial effusion versus cardiomegaly.", "Effusion", 1),  # C0031039 is a ChestX-ray14 Effusion concept
+    ("Small sinus effusion.", "Effusion", 0),
     ("Small left effusion.", "Effusion", 1),
     ("Effusion at the left base.", "Effusion", 1),
     ("Shoulder arthroplasty. Small left effusion.", "Effusion", 1),
@@ -123,3 +126,29 @@ def test_every_guarded_head_row(extractor: ReportFindingExtractor, head: str) ->
     assert code is not None
     assert not [m for m in extractor.extract(f"{blocker.capitalize()} {head}.") if onto.is_a(m.code, code)]
     assert [m for m in extractor.extract(f"{release.capitalize()} {head}.") if onto.is_a(m.code, code)]
+
+
+REROUTED = [
+    # (text, code the guarded head names): a blocker of guard_reroutes.tsv names its row's finding instead of nothing
+    ("Subcutaneous air and emphysema in the neck.", "subcutaneous_emphysema"),
+    ("Emphysema in the soft tissues of the chest wall.", "subcutaneous_emphysema"),
+    ("Extensive subcutaneous emphysematous changes.", "subcutaneous_emphysema"),
+    ("Air and emphysema in the mediastinum.", "pneumomediastinum"),
+    ("Effusion in the pericardium.", "pericardial_effusion"),
+]
+
+
+@pytest.mark.parametrize(("text", "code"), REROUTED)
+def test_guard_reroute(extractor: ReportFindingExtractor, text: str, code: str) -> None:
+    heads = set(guarded_heads())
+    rerouted = [m for m in extractor.extract(text) if m.text.lower().split()[0] in heads]
+    assert [m.code for m in rerouted] == [code], [(m.code, m.text) for m in extractor.extract(text)]
+
+
+def test_guard_reroutes_are_well_formed() -> None:
+    onto = load_ontology()
+    rules = guarded_heads()
+    for (head, blocker), expansion in guard_reroutes().items():
+        assert blocker in rules[head].blockers
+        assert onto.lookup(expansion) is not None
+    assert ("effusion", "joint") not in guard_reroutes()  # another organ's effusion still names nothing

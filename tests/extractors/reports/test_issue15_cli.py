@@ -45,8 +45,11 @@ CASES: list[tuple[str, str, str, set[str], dict[str, str]]] = [
     ("congestion", "Pulmonary vascular congestion.", "", set(), {}),
     ("soft_tissue_edema", "Soft tissue edema of the chest wall.", "", set(), {}),
     ("edema_of_soft_tissues", "Edema of the soft tissues of the chest wall.", "", set(), {}),
-    ("subcutaneous_emphysema", "Subcutaneous emphysema in the left chest wall.", "", set(), {}),
-    ("subcutaneous_air_and_emphysema", "Subcutaneous air and emphysema in the neck.", "", set(), {}),
+    # NegBio's ChestX-ray14 CUI list has C0038536 Subcutaneous Emphysema among its Emphysema concepts
+    ("subcutaneous_emphysema", "Subcutaneous emphysema in the left chest wall.", "", {"Emphysema"},
+     {"Emphysema": "left"}),
+    ("subcutaneous_air_and_emphysema", "Subcutaneous air and emphysema in the neck.", "", {"Emphysema"}, {}),
+    ("mediastinal_emphysema", "Mediastinal emphysema.", "", set(), {}),
     ("vertebral_collapse", "Compression fracture of T12 with collapse.", "", set(), {}),
     ("lobar_collapse", "", "Left lower lobe collapse.", {"Atelectasis"}, {"Atelectasis": "left"}),
     # sides of retrocardiac and diffuse findings
