@@ -108,3 +108,28 @@ def test_negbio_cui_list_concepts(extractor: ReportFindingExtractor, text: str, 
 def test_outside_the_cui_list(extractor: ReportFindingExtractor, text: str, label: str) -> None:
     """A mediastinal emphysema (C0025062) is not in the list; a negated pericardial effusion is no Effusion."""
     assert derive_labels(extractor.extract(text), extractor.onto, "chestxray14")[label] == 0
+
+
+CONTEXT_CLASSES = [
+    # (text, chestxray14 positives under --uncertain probable): one case per context_rules.tsv row added for a
+    # CheXpert labeler pattern class, and controls
+    ("Pneumonia suspected.", set()),  # post_negation_uncertainty 'XXX suspected' (no copula)
+    ("Left lower lobe pneumonia suspected clinically.", set()),
+    ("Pneumonia suspected, small effusion.", {"Effusion"}),  # the hedge reaches back within its clause only
+    ("Small left effusion and suspected pneumonia.", {"Effusion"}),  # before its target it reaches forward
+    ("Effusion with interval resolution.", set()),  # negation 'XXX with interval resolution'
+    ("Left effusion with complete resolution, no pneumothorax.", set()),
+    ("Pneumonia with interval resolution of the effusion.", {"Pneumonia"}),  # 'resolution of' stays forward
+    ("No further enlargement of the effusion.", {"Effusion"}),  # a change that did not go further
+    ("No further increase in the left effusion.", {"Effusion"}),
+    ("No interval growth of the right upper lobe nodule.", {"Nodule"}),
+    ("No further enlargement of the heart.", {"Cardiomegaly"}),
+    ("No enlargement of the heart.", set()),  # no change word: the negation stands
+    ("No further effusion.", set()),
+]
+
+
+@pytest.mark.parametrize(("text", "want"), CONTEXT_CLASSES)
+def test_context_pattern_classes(extractor: ReportFindingExtractor, text: str, want: set[str]) -> None:
+    got = set(jsonl_sides(extractor, text)) - {"normal"}
+    assert got == want
