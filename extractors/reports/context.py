@@ -46,7 +46,7 @@ from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
 from extractors.reports.matcher import match_skipping_spaces
-from extractors.reports.rules import ContextRule, context_rules, scope_restarts
+from extractors.reports.rules import ContextRule, context_rules, purpose_links, scope_restarts
 
 BACKWARD_REACH = 10
 CLAUSE_BREAKS = frozenset({",", "and", ":", "with"})
@@ -234,6 +234,8 @@ def closed_list(doc: Doc, lo: int, start: int, others: Sequence[tuple[int, int]]
     if not last:
         return False
     gap = range(max(e for _, e in last), start)
+    if tuple(doc[i].lower_ for i in gap) in purpose_links():
+        return False  # "no effusion, or focal opacity to suggest pneumonia": what the list would show
     return not any(doc[i].lower_ in _JOINS for i in gap)
 
 

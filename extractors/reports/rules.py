@@ -14,6 +14,8 @@
   → left, "diffuse" → bilateral);
 - comparative_sides.tsv: comparative words that, right before a side, put a finding on both sides ("effusions,
   greater on the right" → bilateral);
+- purpose_links.tsv: links after a negated list that keep the finding after them in its negation ("no effusion or
+  focal opacity to suggest pneumonia");
 - interpretive_links.tsv: words linking a sided description to the finding it is read as ("left basilar density,
   likely atelectasis"): the finding takes the description's side;
 - side_bridges.tsv: anatomy whose side reaches a lung/pleural finding from a finding of an unpaired site ("right
@@ -166,6 +168,12 @@ def phrase_table(name: str, what: str, length: int | None = None) -> frozenset[t
             raise ValueError(f"{what} {phrase!r}: {count}, defined once")
         out.add(tokens)
     return frozenset(out)
+
+
+@cache
+def purpose_links() -> frozenset[tuple[str, ...]]:
+    """Two-token links ("to suggest") that keep the finding after a negated list inside its negation."""
+    return phrase_table("purpose_links.tsv", "purpose link", length=2)
 
 
 @cache

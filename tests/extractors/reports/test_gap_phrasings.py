@@ -126,6 +126,11 @@ CONTEXT_CLASSES = [
     ("No further enlargement of the heart.", {"Cardiomegaly"}),
     ("No enlargement of the heart.", set()),  # no change word: the negation stands
     ("No further effusion.", set()),
+    # purpose_links.tsv: the finding a negated list "would suggest" is in its negation (CheXpert 'no NN to suggest XXX')
+    ("No pleural effusion, pneumothorax, or focal airspace opacity to suggest pneumonia.", set()),
+    ("No effusion or focal consolidation to explain the symptoms. Pneumonia.", {"Pneumonia"}),
+    ("No effusion or focal opacity to diagnose pneumonia.", set()),
+    ("Left lower lobe opacity to suggest pneumonia.", {"Pneumonia"}),  # no negation: the probable hedge
 ]
 
 
