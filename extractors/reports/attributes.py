@@ -15,7 +15,7 @@ from itertools import pairwise
 
 from spacy.tokens import Doc, Span
 
-from extractors.reports.rules import comparative_sides, each_side, weak_sides
+from extractors.reports.rules import comparative_sides, each_side, interpretive_links, weak_sides
 
 # "without" too: "left effusion without right effusion" is two segments, the negated right one not the left's
 SEGMENT_BREAKS = frozenset({",", ";", "and", "with", "without", "but", "however", "although", "while", "whereas",
@@ -80,7 +80,7 @@ def segment_of(doc: Doc, start: int, end: int, sent: Span,
     belongs to the segment ("left and right effusions", "small left and moderate right effusions",
     "atelectasis in the right and left lower lobes")."""
     lo = start
-    while lo > sent.start and doc[lo - 1].lower_ not in SEGMENT_BREAKS:
+    while lo > sent.start and doc[lo - 1].lower_ not in SEGMENT_BREAKS and not link_ends(doc, lo, sent.start):
         lo -= 1
     hi = end
     while hi < sent.end and doc[hi].lower_ not in SEGMENT_BREAKS:
@@ -100,12 +100,27 @@ def segment_of(doc: Doc, start: int, end: int, sent: Span,
         while k < sent.end and doc[k].lower_ in SIDE_JOINS:
             k += 1
         j = k
-        while j < sent.end and doc[j].lower_ not in SEGMENT_BREAKS:
+        while j < sent.end and doc[j].lower_ not in SEGMENT_BREAKS and not link_starts(doc, j, sent.end):
             j += 1
         if not side_stretch(doc, k, j, places):
             break
         hi = j
     return lo, hi
+
+
+def link_ends(doc: Doc, i: int, lo: int) -> bool:
+    """Whether an interpretive link ends right before token `i`: the finding it is read as starts its own segment
+    ("opacities at the right base and left base suggestive of atelectasis": the atelectasis takes the description's
+    sides, not only the last one)."""
+    links = interpretive_links()
+    return any(i - n >= lo and tuple(t.lower_ for t in doc[i - n : i]) in links for n in (1, 2, 3))
+
+
+def link_starts(doc: Doc, i: int, end: int) -> bool:
+    """Whether an interpretive link (interpretive_links.tsv: "consistent with", "likely") starts at token `i`: it
+    ends a side stretch ("opacities in the right upper and left lower lobes consistent with pneumonia")."""
+    links = interpretive_links()
+    return any(i + n <= end and tuple(t.lower_ for t in doc[i : i + n]) in links for n in (1, 2, 3))
 
 
 def side_stretch(doc: Doc, lo: int, hi: int, places: set[int] | frozenset[int]) -> bool:

@@ -138,3 +138,22 @@ CONTEXT_CLASSES = [
 def test_context_pattern_classes(extractor: ReportFindingExtractor, text: str, want: set[str]) -> None:
     got = set(jsonl_sides(extractor, text)) - {"normal"}
     assert got == want
+
+
+LINKED_SIDE_STRETCHES = [
+    # (text, {label: laterality}): an interpretive link (interpretive_links.tsv) ends a side stretch joined by "and",
+    # so both sides of the description reach the finding it is read as
+    ("Opacities in the right upper and left lower lobes consistent with pneumonia.", {"Pneumonia": "bilateral"}),
+    ("Opacities in the right and left lower lobes consistent with pneumonia.", {"Pneumonia": "bilateral"}),
+    ("Opacities at the right base and left base suggestive of atelectasis.", {"Atelectasis": "bilateral"}),
+    ("Atelectasis in the right and left lower lobes.", {"Atelectasis": "bilateral"}),  # no link: unchanged
+    ("Right effusion and left basilar opacity consistent with atelectasis.", {"Effusion": "right",
+                                                                             "Atelectasis": "left"}),
+]
+
+
+@pytest.mark.parametrize(("text", "want"), LINKED_SIDE_STRETCHES)
+def test_link_ends_a_side_stretch(extractor: ReportFindingExtractor, text: str, want: dict[str, str]) -> None:
+    got = jsonl_sides(extractor, text)
+    got.pop("normal", None)
+    assert got == want
