@@ -157,3 +157,21 @@ def test_link_ends_a_side_stretch(extractor: ReportFindingExtractor, text: str, 
     got = jsonl_sides(extractor, text)
     got.pop("normal", None)
     assert got == want
+
+
+SUBSTRING_FORMS = [
+    # (text, {label: laterality}): words the public lists' substring stems cover (one case per new phrases.tsv row)
+    ("Collapsed right lung.", {"Atelectasis": "right"}),  # the labeler's Atelectasis 'collapse'
+    ("The left lung is completely collapsed.", {"Atelectasis": "left"}),
+    ("Small right hemopneumothorax.", {"Pneumothorax": "right"}),  # 'pneumothorax' inside it
+    ("No hemopneumothorax.", {}),
+    ("Masslike consolidation in the right upper lobe.", {"Mass": "right", "Consolidation": "right"}),  # 'mass'
+    ("Massive left effusion.", {"Effusion": "left"}),  # NegBio's Mass exclude 'massive'
+]
+
+
+@pytest.mark.parametrize(("text", "want"), SUBSTRING_FORMS)
+def test_substring_stem_forms(extractor: ReportFindingExtractor, text: str, want: dict[str, str]) -> None:
+    got = jsonl_sides(extractor, text)
+    got.pop("normal", None)
+    assert got == want
