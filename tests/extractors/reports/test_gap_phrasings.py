@@ -167,6 +167,11 @@ SUBSTRING_FORMS = [
     ("No hemopneumothorax.", {}),
     ("Masslike consolidation in the right upper lobe.", {"Mass": "right", "Consolidation": "right"}),  # 'mass'
     ("Massive left effusion.", {"Effusion": "left"}),  # NegBio's Mass exclude 'massive'
+    ("Bibasilar microatelectasis.", {"Atelectasis": "bilateral"}),  # 'atelecta'
+    ("Consolidating pneumonia in the left lower lobe.", {"Consolidation": "left", "Pneumonia": "left"}),  # 'consolidat'
+    ("No consolidating process.", {}),
+    ("Right pleuropneumonia.", {"Pneumonia": "right"}),  # 'pneumonia'
+    ("Micronodular opacities in the left lung.", {"Nodule": "left"}),  # NegBio's 'nodular opacities'
 ]
 
 
