@@ -168,8 +168,7 @@ class ChainActor:
                  expected: dict[str, int] | None = None, reporter: Reporter | None = None) -> None:
         self.stages = [(s.cls(s.params, ctx), s.label) for s in steps]
         for stage, _ in self.stages:
-            stage.setup()
-            stage._ready = True
+            stage.ensure_ready()
         self.chunk, self.out_dir, self.expected, self.reporter = chunk, out_dir, expected or {}, reporter
 
     def __call__(self, batch: pa.Table) -> pa.Table:

@@ -120,15 +120,19 @@ class Stage(ABC):
         return sample
 
     # ---- execution ----------------------------------------------------------------------------
+    def ensure_ready(self) -> None:
+        """Run `setup()` unless it already ran on this instance (every entry point calls this)."""
+        if not self._ready:
+            self.setup()
+            self._ready = True
+
     def process_batch(self, table: pa.Table) -> pa.Table:
         return pa.Table.from_pylist(self.process_rows(table.to_pylist()), schema=SAMPLE_SCHEMA)
 
     def process_rows(self, rows: list[Sample]) -> list[Sample]:
         """`process_batch` on plain rows: what a fused chain of stages calls (pipelines/chain.py), with
         no Arrow round trip between stages."""
-        if not self._ready:
-            self.setup()
-            self._ready = True
+        self.ensure_ready()
         start = time.perf_counter()
         self.last_batch = stats = BatchStats(rows=len(rows))
         ok_in = sum(r["status"] == "ok" for r in rows)

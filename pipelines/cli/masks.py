@@ -59,8 +59,7 @@ def predict(
                                         device=device, encoder_batch=batch_size, fallback_to_box=fallback,
                                         select=select, flip=flip)
         stage = SamBoxMaskStage(params, RunContext(salt="cli"))
-        stage.setup()
-        stage._ready = True
+        stage.ensure_ready()
     except (ValidationError, ConfigError) as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(2) from None

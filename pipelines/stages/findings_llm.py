@@ -130,9 +130,7 @@ class FindingsLlmStage(Stage):
 
     def process_batch(self, table: pa.Table) -> pa.Table:
         """Ask for every report of the batch at once (concurrently), then assemble sample by sample."""
-        if not self._ready:
-            self.setup()
-            self._ready = True
+        self.ensure_ready()
         todo = [(s["sample_key"], r, (s.get("image") or {}).get("image_id"))
                 for s in table.to_pylist() if s["status"] == "ok" for r in texts_of(s)]
         outcomes = self.extractor.extract_many([r for _, r, _ in todo], [i for *_, i in todo])

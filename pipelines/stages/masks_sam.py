@@ -122,9 +122,7 @@ class SamMaskStageBase(Stage):
         self._views: dict[str, Views] = {}
 
     def process_batch(self, table: pa.Table) -> pa.Table:
-        if not self._ready:
-            self.setup()
-            self._ready = True
+        self.ensure_ready()
         rows = table.to_pylist()
         self._encoded, self._views = self._encode_rows(rows)
         try:
