@@ -131,6 +131,16 @@ CONTEXT_CLASSES = [
     ("No effusion or focal consolidation to explain the symptoms. Pneumonia.", {"Pneumonia"}),
     ("No effusion or focal opacity to diagnose pneumonia.", set()),
     ("Left lower lobe opacity to suggest pneumonia.", {"Pneumonia"}),  # no negation: the probable hedge
+    # the labeler's 'possib' and 'question' stems as nouns/predicates
+    ("This raises the possibility of pneumonia.", set()),
+    ("Possibility of a small left effusion.", set()),
+    ("Effusion is questioned.", set()),
+    # a vessel is a mimic of a nodule, as a vessel on end already was; a hedge word links the mimic too
+    ("Nodule versus vessel.", set()),
+    ("Small nodule, possibly a vessel.", set()),
+    ("Nodular density, perhaps nipple shadow.", set()),
+    ("Small nodule, possibly a granuloma.", {"Nodule"}),  # a granuloma is no mimic
+    ("Right hilar vessels are prominent. Left upper lobe nodule.", {"Nodule"}),
 ]
 
 
