@@ -141,6 +141,12 @@ CONTEXT_CLASSES = [
     ("Nodular density, perhaps nipple shadow.", set()),
     ("Small nodule, possibly a granuloma.", {"Nodule"}),  # a granuloma is no mimic
     ("Right hilar vessels are prominent. Left upper lobe nodule.", {"Nodule"}),
+    # a visibility post-negation, one class for every visibility word
+    ("Pneumothorax is no longer visible.", set()),
+    ("The effusion is no longer apparent.", set()),
+    ("Pneumothorax is not visible.", set()),
+    ("Not visible is the pneumothorax.", set()),
+    ("The nodule is no longer visible, small left effusion.", {"Effusion"}),
 ]
 
 
