@@ -16,7 +16,9 @@ Multi-part targets (`MULTIPART`: both kidneys under one box) are scored in their
 Prints Dice per organ and overall per method and half, and the Spearman rank correlation of the QC
 score with true Dice. `--fit` also prints QC weights refitted on the tune half (within-box least
 squares, as `extractors.masks.select.WEIGHTS` were made) and the leave-one-patient-out check of that
-fit inside the tune half (`lopo_cv`). The image is the 8-bit PNG as shipped
+fit inside the tune half (`lopo_cv`), then the same for masks.classical's own choice
+(`CLASSICAL_WEIGHTS`, pooled least squares on its candidates' shape and image features:
+`fit_classical`, `classical_lopo`). The image is the 8-bit PNG as shipped
 (already windowed: no second window). `--encode-cache DIR` (development only, e.g. /tmp/...):
 LiteMedSAM embeddings of every encoder input (whole images and crops) are kept there by content
 hash, so a rerun decodes only (never point it at the repository; embeddings are not committed).
@@ -85,12 +87,17 @@ def score_image(gray: np.ndarray, lab: np.ndarray, organs: dict[str, str], predi
     grabcut = ClassicalBoxMasker("grabcut")
     rows = []
     for organ, gt, box, sam in zip(names, gts, boxes, sam_sets, strict=True):
-        cands = sam + classical_candidates(gray, box)
-        features(cands, box)
+        classical = classical_candidates(gray, box)
+        cands = sam + classical
+        features(cands, box, gray)
+        alone = [Candidate(c.name, c.mask) for c in classical]  # masks.classical's own features
+        features(alone, box, gray)
         x, y = float(box[0]), float(box[1])
         stage_gc = grabcut.predict(gray, (x, y, float(box[2] - x), float(box[3] - y)))
         winner = choose(cands, box, image=gray)
         row: dict[str, Any] = {"organ": organ, "multipart": organ in MULTIPART, "grabcut": dice(stage_gc.mask, gt),
+                               "grabcut_qc": stage_gc.qc_score,
+                               "classical": {c.name: {"dice": dice(c.mask, gt), **c.feats} for c in alone},
                                "chosen": dice(winner.mask, gt), "chosen_name": winner.name,
                                "qc_score": winner.score, "reason": winner.reason, "cands": {}}
         for cand in cands:
@@ -173,6 +180,50 @@ def lopo_cv(rows: list[dict[str, Any]]) -> tuple[float, int]:
                                        or r["reason"].startswith("diffuse:")):
                 best = "box_fill"
             out.append({**r, "chosen": r["cands"][best]["dice"]})
+    by_organ: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in out:
+        by_organ[r["organ"]].append(r)
+    below = sum(_mean(rs, "chosen") < _mean(rs, "box_fill") - 1e-9 for rs in by_organ.values())
+    return _mean(out, "chosen"), below
+
+
+def classical_names(r: dict[str, Any]) -> list[str]:
+    """The candidates masks.classical's QC choice weighs for a row (candidate order): box fill, the
+    ellipse, and GrabCut's mask unless it failed or is degenerate (outside min/max_fraction)."""
+    masker, gc = ClassicalBoxMasker("grabcut"), r["classical"].get("grabcut")
+    ok = gc is not None and masker.min_fraction <= gc["fill"] <= masker.max_fraction
+    return ["box_fill", "ellipse", *(["grabcut"] if ok else [])]
+
+
+def fit_classical(rows: list[dict[str, Any]]) -> dict[str, float]:
+    """`CLASSICAL_WEIGHTS` refitted: pooled least squares (with intercept) of Dice on the features of
+    the candidates `classical_names` gives, over `rows`."""
+    from extractors.masks.select import CLASSICAL_WEIGHTS, NO_MODEL
+
+    keys = [k for k in CLASSICAL_WEIGHTS if k != "intercept"]
+    cands = [r["classical"][n] for r in rows for n in classical_names(r)]
+    x = np.array([[1.0, *(_feat(v, k, NO_MODEL) for k in keys)] for v in cands])
+    coef, *_ = np.linalg.lstsq(x, np.array([v["dice"] for v in cands]), rcond=None)
+    return {"intercept": round(float(coef[0]), 4),
+            **{k: round(float(c), 4) for k, c in zip(keys, coef[1:], strict=True)}}
+
+
+def classical_lopo(rows: list[dict[str, Any]]) -> tuple[float, int]:
+    """`lopo_cv` for masks.classical's choice: `fit_classical` without each patient, its boxes
+    re-chosen (box fill under `CLASSICAL_MARGIN`). Mean chosen Dice and organs below box fill."""
+    from extractors.masks.select import CLASSICAL_MARGIN, NO_MODEL
+
+    out: list[dict[str, Any]] = []
+    for image in sorted({r["image"] for r in rows}):
+        weights = fit_classical([r for r in rows if r["image"] != image])
+        for r in (r for r in rows if r["image"] == image):
+            scores = {n: float(np.clip(weights["intercept"] + sum(
+                w * _feat(r["classical"][n], k, NO_MODEL) for k, w in weights.items() if k != "intercept"), 0.0, 1.0))
+                for n in classical_names(r)}
+            best = max(scores, key=lambda n: scores[n])
+            if best != "box_fill" and scores[best] - scores["box_fill"] < CLASSICAL_MARGIN:
+                best = "box_fill"
+            out.append({**r, "chosen": r["classical"][best]["dice"]})
     by_organ: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in out:
         by_organ[r["organ"]].append(r)
@@ -271,6 +322,8 @@ def main(argv: list[str] | None = None) -> int:
         pairs = [(v["qc"], v["dice"]) for r in rs for k, v in r["cands"].items() if k in SELECTABLE]
         rho_all = spearman([q for q, _ in pairs], [d for _, d in pairs])
         print(f"Spearman(QC score, Dice) over every selectable candidate ({len(pairs)}) = {rho_all:.3f}")
+        rho_gc = spearman([r["grabcut_qc"] for r in rs], [r["grabcut"] for r in rs])
+        print(f"Spearman(masks.classical's QC score of its mask, its Dice) = {rho_gc:.3f}")
         worst = sorted(rs, key=lambda r: r["chosen"] - r["box_fill"])[:5]
         print("most below box fill: " + "; ".join(
             f"{r['organ']} {r['image']} {r['chosen']:.3f} vs {r['box_fill']:.3f} ({r['chosen_name']})"
@@ -291,6 +344,11 @@ def main(argv: list[str] | None = None) -> int:
         cv, below = lopo_cv(tune)
         print(f"tune half, leave-one-patient-out (weights refitted without each patient): chosen {cv:.4f}, "
               f"{below} organ(s) below box fill")
+    if args.fit:
+        tune = [r for r in rows if r["half"] == "tune"]
+        print(f"masks.classical QC weights refitted on the tune half: {fit_classical(tune)}")
+        cv, below = classical_lopo(tune)
+        print(f"masks.classical, tune half, leave-one-patient-out: chosen {cv:.4f}, {below} organ(s) below box fill")
     if args.dump:
         args.dump.write_text(json.dumps(rows, indent=1))
     return 0

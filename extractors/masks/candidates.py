@@ -6,7 +6,9 @@ with all its connected components kept, for boxes that hold several parts); mode
 (LiteMedSAM's single and multimask outputs, jittered boxes) are added by the caller. `features`
 measures each candidate without ground truth: its own model scores, how tightly it fills the
 prompt box (a tight box touches the object on all four sides), and how much the other candidates
-agree with it (mean IoU with the rest, the ensemble's vote). Choosing among them is
+agree with it (mean IoU with the rest, the ensemble's vote). Given the image, `features` also
+measures how each candidate fits the pixels (`image_features`: the classical segmentation-quality
+measures, scale-free, on a window just larger than the box). Choosing among them is
 `extractors.masks.select`.
 """
 
@@ -30,6 +32,7 @@ from extractors.masks.classical import (
 BOX_FILL = "box_fill"
 ELLIPSE = "ellipse"
 MODEL_FREE = (BOX_FILL, ELLIPSE)  # shapes, not evidence: not voters in the agreement
+RING = 0.1  # the ring of `image_features`' purity: this fraction of the box's long side (at least 2 px)
 
 
 @dataclass
@@ -89,9 +92,11 @@ def crop_candidates(image_u8: np.ndarray, sl: tuple[slice, slice],
     return out
 
 
-def features(cands: list[Candidate], box: np.ndarray) -> None:
+def features(cands: list[Candidate], box: np.ndarray, image: np.ndarray | None = None) -> None:
     """Fill each candidate's `feats`: fill (area / box area), tight (IoU of its own box with the
-    prompt box), agree (mean IoU with the voting candidates other than itself), parts."""
+    prompt box), agree (mean IoU with the voting candidates other than itself), parts, the model's
+    pred_iou and stability (NaN for model-free ones); with `image` (the array the masks cover) also
+    `image_features`' purity and homog."""
     h, w = cands[0].mask.shape
     sl = box_slices(box, h, w)
     crops = [c.mask[sl] for c in cands]
@@ -109,6 +114,55 @@ def features(cands: list[Candidate], box: np.ndarray) -> None:
             "pred_iou": float(c.predicted_iou) if c.predicted_iou is not None else float("nan"),
             "stability": float(c.stability) if c.stability is not None else float("nan"),
         }
+    if image is not None:
+        for c, extra in zip(cands, image_features(image, box, [c.mask for c in cands]), strict=True):
+            c.feats.update(extra)
+
+
+def image_features(image: np.ndarray, box: np.ndarray, masks: list[np.ndarray]) -> list[dict[str, float]]:
+    """GT-free fit of each full-size bool mask to the grey pixels around it (numpy + OpenCV), both
+    invariant to the image's intensity scale and offset (8-bit CT, photos alike):
+
+    - purity: how well one intensity threshold splits the mask from a ring just outside it (the
+      mask dilated by `RING` of the box's long side, at least 2 px, may leave the box: the box
+      fill's ring is the context around the box): the threshold halfway between the medians of
+      the mask and the ring on the Gaussian-smoothed (sigma 1 px) grey, purity the balanced
+      accuracy of that split (0.5: no separation, 1: perfect; 0.5 for an empty mask or ring);
+    - homog: the standard deviation of the grey inside the mask over that of the whole box (low:
+      the mask holds one tissue; 1 for an empty mask).
+    """
+    gray = to_gray(np.asarray(image))
+    h, w = gray.shape
+    ys, xs = box_slices(box, h, w)
+    bh, bw = ys.stop - ys.start, xs.stop - xs.start
+    rad = max(2, round(RING * max(bh, bw)))
+    y0, x0 = max(0, ys.start - rad - 2), max(0, xs.start - rad - 2)
+    y1, x1 = min(h, ys.stop + rad + 2), min(w, xs.stop + rad + 2)
+    win = gray[y0:y1, x0:x1].astype(np.float32)
+    smooth = cv2.GaussianBlur(win, (0, 0), 1.0)
+    box_std = float(gray[ys, xs].astype(np.float32).std()) + 1e-6
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * rad + 1, 2 * rad + 1))
+    out = []
+    for mask in masks:
+        m = mask[y0:y1, x0:x1].astype(np.uint8)
+        if not m.any():
+            out.append({"purity": 0.5, "homog": 1.0})
+            continue
+        ring = (cv2.dilate(m, kernel) > 0) & (m == 0)
+        out.append({"purity": _purity(smooth[m > 0], smooth[ring]),
+                    "homog": float(win[m > 0].std()) / box_std})
+    return out
+
+
+def _purity(inside: np.ndarray, ring: np.ndarray) -> float:
+    """Balanced accuracy of the threshold halfway between the two medians (see `image_features`)."""
+    if len(ring) < 2:
+        return 0.5
+    mi, mo = float(np.median(inside)), float(np.median(ring))
+    t = (mi + mo) / 2
+    if mi >= mo:
+        return 0.5 * (float((inside > t).mean()) + float((ring <= t).mean()))
+    return 0.5 * (float((inside < t).mean()) + float((ring >= t).mean()))
 
 
 def _iou(a: np.ndarray, b: np.ndarray) -> float:

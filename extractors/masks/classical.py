@@ -12,7 +12,8 @@
 
 With `qc_choice` (the default) GrabCut's or Otsu's mask, the inscribed ellipse and the box fill are
 candidates, scored by the GT-free QC score of `extractors.masks.select` (`CLASSICAL_WEIGHTS`: the
-model-free fit on the BTCV tune half; box fill unless another beats it by `CLASSICAL_MARGIN`) and
+model-free fit on the BTCV tune half: shape features and how each mask fits the image's pixels,
+`candidates.image_features`; box fill unless another beats it by `CLASSICAL_MARGIN`) and
 the best one is kept, so a GrabCut that fails or
 misfires is replaced by whichever of box fill and ellipse the evidence favours, never blindly by the
 ellipse; a degenerate result (below `min_fraction` or above `max_fraction` of the box, or a GrabCut
@@ -118,7 +119,7 @@ class ClassicalBoxMasker:
         ys, xs = slices
         box = np.array([xs.start, ys.start, xs.stop, ys.stop], dtype=np.float64)
         cands = crop_candidates(image, slices, grabcut=raw_grabcut)
-        features(cands, box)
+        features(cands, box, gray)
         selectable = (ELLIPSE,) if flags else (self.method, ELLIPSE)
         choice = choose(cands, box, weights=CLASSICAL_WEIGHTS, selectable=selectable,
                         margin=CLASSICAL_MARGIN)

@@ -53,11 +53,47 @@ from schemas.tables import SCORE_DECIMALS
 # 0-0.06 inside every CV fold) 0.8399. Under CV this score leaves one organ below box fill
 # (esophagus, one tune mask: 0.650 vs 0.896), the variants one or two; those with none cost 0.01 or
 # more (pairwise at margin 0.8: 0.8310). None beat this score by the ~0.003 noise level, so it stays.
+# GT-free image features (candidates.image_features and variants, on the box's grey pixels and a
+# window just beyond it; dev harness on the bench's candidates, reproducing its 0.8555/0.8261
+# [0.8558]; each added to the fit, figures tune / report [leave-one-patient-out], BOX_MARGIN 0.03;
+# the bench's Spearman(QC, Dice) over every selectable candidate 0.844/0.855 without them): purity (one-threshold
+# balanced accuracy mask vs a ring outside it) 0.8549/0.8290 [0.8515, esophagus below box fill], at
+# margins 0.02/0.04/0.05 [0.8516-0.8520], Spearman 0.863/0.866; homog (std inside / std of the box)
+# 0.8505/0.8232 [0.8501], Spearman 0.855/0.866; both 0.8500/0.8242 [0.8500], Spearman 0.864/0.871;
+# boundary contrast (mean Sobel magnitude of the sigma-1 smoothed grey on the mask's inner boundary
+# over the box's mean; its weight fits negative) 0.8509/0.8231 [0.8488, one organ below], on both
+# sides of the contour 0.8520/0.8248 [0.8496, one below], the gradient along the mask's normal
+# 0.8527/0.8252 [0.8537]; inside/outside separation |mean_in - mean_out| / pooled std with the box
+# pixels outside the mask 0.8526/0.8254 [0.8528], with a ring of 10% of the box's long side outside
+# it 0.8557/0.8244 [0.8540]; the step between 2-px bands inside/outside the contour over the box's
+# std 0.8554/0.8257 [0.8532]; IoU with the mask's own intensity refinement (refine.refined_crop)
+# 0.8556/0.8277 [0.8555]; contrast + ring separation + homog 0.8517/0.8220 [0.8519]; per-box ranks of
+# these 0.8498-0.8560 / 0.8204-0.8261 [0.8498-0.8543]; logs of contrast/homog 0.8555/0.8261 [0.8558] /
+# 0.8546/0.8255 [0.8526]; least squares weighting each candidate by exp((Dice - box best) / tau),
+# tau 0.3/0.1/0.05, or on the current score's top 8/5 only, with or without them: 0.8532-0.8569 /
+# 0.8124-0.8290 [0.8493-0.8572] (base alone 0.8559/0.8281 [0.8557] at tau 0.3). They rank the whole
+# candidate set better (Spearman up to +0.02) but not the few near-top model masks of a box, which
+# follow the same edges; so WEIGHTS keep none (the SAM stage calls `features` without the image).
+# The inscribed ellipse wins 48 of 235 boxes (the best by true Dice in 35), 0.008 Dice per mask
+# below the oracle there; with the image features 38-52 at margin 0.03, never with a gain.
 WEIGHTS: dict[str, float] = {"intercept": -0.0816, "agree": 0.7285, "tight": 0.5452, "pred_iou": 0.1795,
                              "stability": -0.1512, "fill": -0.1507}
-# The model-free QC score of masks.classical (GrabCut/Otsu vs ellipse vs box fill): the same
-# features without the model's scores, fitted on the classical candidates alone (tune half, pooled).
-CLASSICAL_WEIGHTS: dict[str, float] = {"intercept": -0.0738, "agree": 0.2292, "tight": 0.8721, "fill": -0.1545}
+# The model-free QC score of masks.classical (GrabCut/Otsu vs ellipse vs box fill): the shape features
+# without the model's scores plus the image's `purity` and `homog` (candidates.image_features),
+# fitted on the classical candidates alone (tune half, pooled least squares: `bench/masks_quality.py
+# --fit` prints it and its leave-one-patient-out check). With the image features (margin 0.05 ->
+# 0.03): tune 0.754 -> 0.766, report 0.730 -> 0.741, leave-one-patient-out 0.7540 -> 0.7665, no organ
+# below box fill on either half; Spearman(QC score, Dice) of its choice 0.556/0.522 -> 0.746/0.742;
+# box fill wins 94+98 -> 69+70, the ellipse 15+17 -> 38+44, GrabCut 7+4 -> 9+5 (the ellipse alone
+# scores 0.768/0.746 but leaves organs below box fill). Not kept (tune / report [LOPO], margin the
+# smallest without an organ of the tune half below box fill): homog alone 0.7637/0.7390 [0.7637] at
+# 0.06, purity alone 0.7602/0.7387 [0.7600] at 0.05 (0.03: a report organ below), boundary contrast
+# + homog 0.7633/0.7391 [0.7633] at 0.05, with purity too 0.7666/0.7409 [0.7666] at 0.04, ring
+# separation + homog 0.7603/0.7375 [0.7603] at 0.04; contrast, separation, step, gradient alignment
+# alone: 0.7567-0.7595 / 0.7318-0.7365 at 0.05. CPU: the image features add about 4 ms to
+# masks.classical's 32 ms per BTCV region (13 ms for all 22 candidates of the SAM stage's set).
+CLASSICAL_WEIGHTS: dict[str, float] = {"intercept": -0.5179, "agree": 0.0874, "tight": 0.7748, "fill": 0.084,
+                                       "purity": 0.7611, "homog": -0.157}
 # A model candidate must beat box fill's QC score by this much to be chosen over it (the floor when
 # the score cannot tell them apart). Fitted on the tune half: the best of 0-0.08 (0.02: tune 0.8343
 # vs 0.8338 at 0; larger margins lose, 0.05 → 0.8326, 0.08 → 0.8271; with `sam_flip`: 0/0.01 0.8376,
@@ -66,9 +102,10 @@ CLASSICAL_WEIGHTS: dict[str, float] = {"intercept": -0.0738, "agree": 0.2292, "t
 # low-contrast targets (chest-film opacities), so it is a CT-fitted floor, not a per-modality one.
 BOX_MARGIN = 0.03
 # The same floor for masks.classical's choice: the smallest margin with no organ of the tune half
-# below box fill (0-0.04 leave pancreas/adrenals below it; 0.05: tune 0.754, report 0.730 vs old
-# GrabCut-or-ellipse 0.744/0.724 and box fill 0.739/0.717; margin 0 gives 0.773/0.749, 3 organs below)
-CLASSICAL_MARGIN = 0.05
+# below box fill (with the image features: 0/0.01/0.02 leave 1/2/2 below, tune 0.772/0.770/0.768;
+# 0.03: 0.766/0.741; before them 0-0.04 left pancreas/adrenals below and 0.05 gave 0.754/0.730 vs
+# old GrabCut-or-ellipse 0.744/0.724 and box fill 0.739/0.717)
+CLASSICAL_MARGIN = 0.03
 NO_MODEL = {"pred_iou": 0.5, "stability": 0.5}  # what a model-free candidate counts as
 # candidates that may win; the others (GrabCut, Otsu) only vote in the agreement feature: on the
 # tune half they lost more often than they won when allowed to

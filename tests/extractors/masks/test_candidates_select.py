@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import pytest
 
-from extractors.masks.candidates import BOX_FILL, Candidate, classical_candidates, features, in_box
+from extractors.masks.candidates import BOX_FILL, Candidate, classical_candidates, features, image_features, in_box
 from extractors.masks.select import SELECTABLE, choose, qc_score
 
 
@@ -75,3 +76,27 @@ def test_box_fill_kept_unless_beaten_by_the_margin() -> None:
     kept = choose(cands, box, margin=gap * 2)
     assert kept.name == BOX_FILL and kept.reason.startswith("box_margin:sam:")
     assert kept.score == round(qc_score(by[BOX_FILL]), 4) and kept.mask.sum() == by[BOX_FILL].mask.sum()
+
+
+def test_image_features_favour_the_true_mask_and_ignore_intensity_scale() -> None:
+    """purity/homog: the true parts split from their surroundings, box fill and a shifted mask less;
+    an affine change of the intensities (another modality's range) leaves them unchanged."""
+    img, gt, box = two_blobs()
+    shifted = np.roll(gt, 9, axis=1) & in_box(np.ones_like(gt), box)
+    masks = [gt, shifted, in_box(np.ones_like(gt), box), np.zeros_like(gt)]
+    true, off, fill, empty = image_features(img, box, masks)
+    assert true["purity"] > 0.95 and true["purity"] > off["purity"] and true["purity"] > fill["purity"]
+    assert true["homog"] < 0.5 < off["homog"] and fill["homog"] == pytest.approx(1.0)
+    assert empty == {"purity": 0.5, "homog": 1.0}
+    rescaled = image_features((img // 2 + 60).astype(np.uint8), box, masks)
+    for a, b in zip(rescaled, (true, off, fill, empty), strict=True):
+        assert a["purity"] == pytest.approx(b["purity"], abs=0.02) and a["homog"] == pytest.approx(b["homog"], abs=0.02)
+
+
+def test_features_add_image_features_only_with_the_image() -> None:
+    img, _, box = two_blobs()
+    cands = classical_candidates(img, box)
+    features(cands, box)
+    assert all("purity" not in c.feats for c in cands)
+    features(cands, box, img)
+    assert all(0.0 <= c.feats["purity"] <= 1.0 and c.feats["homog"] >= 0.0 for c in cands)
