@@ -74,6 +74,12 @@ CARDIAC_NORMAL_LIMITS = [
     ("Borderline heart size.", {"Cardiomegaly": "none"}),
     ("Heart size is top normal to mildly enlarged.", {"Cardiomegaly": "none"}),
     ("Heart size is at the upper limits of normal to mildly enlarged.", {"Cardiomegaly": "none"}),
+    # degree ranges and floors of the enlarged predicate; 'enlarged' before a size subject
+    ("The heart is moderately to markedly enlarged.", {"Cardiomegaly": "none"}),
+    ("The heart is at least mildly enlarged.", {"Cardiomegaly": "none"}),
+    ("Heart size is mildly to moderately increased.", {"Cardiomegaly": "none"}),
+    ("Enlarged cardiac size.", {"Cardiomegaly": "none"}),
+    ("The heart is not moderately to markedly enlarged.", {}),
 ]
 
 
