@@ -73,7 +73,11 @@ from schemas.tables import SCORE_DECIMALS
 # tau 0.3/0.1/0.05, or on the current score's top 8/5 only, with or without them: 0.8532-0.8569 /
 # 0.8124-0.8290 [0.8493-0.8572] (base alone 0.8559/0.8281 [0.8557] at tau 0.3). They rank the whole
 # candidate set better (Spearman up to +0.02) but not the few near-top model masks of a box, which
-# follow the same edges; so WEIGHTS keep none (the SAM stage calls `features` without the image).
+# follow the same edges. Nor as a tie-break (the candidate with the best image feature among those
+# within 0.005-0.04 of the best score): purity 0.8468-0.8540 [0.8454-0.8520, one organ below],
+# lowest homog 0.8453-0.8565 / 0.8226-0.8250 [0.8449-0.8561; 0.01: 0.8565/0.8250 [0.8561], noise],
+# ring separation, contrast, step 0.8444-0.8548 [0.8423-0.8542]. So WEIGHTS keep none (the SAM
+# stage calls `features` without the image).
 # The inscribed ellipse wins 48 of 235 boxes (the best by true Dice in 35), 0.008 Dice per mask
 # below the oracle there; with the image features 38-52 at margin 0.03, never with a gain.
 WEIGHTS: dict[str, float] = {"intercept": -0.0816, "agree": 0.7285, "tight": 0.5452, "pred_iou": 0.1795,
