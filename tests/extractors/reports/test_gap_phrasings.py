@@ -147,6 +147,10 @@ CONTEXT_CLASSES = [
     ("Nodular density, perhaps nipple shadow.", set()),
     ("Small nodule, possibly a granuloma.", {"Nodule"}),  # a granuloma is no mimic
     ("Right hilar vessels are prominent. Left upper lobe nodule.", {"Nodule"}),
+    ("Nipple shadow versus nodule.", set()),  # the mimic named first
+    ("Skin fold or pneumothorax at the right apex.", set()),
+    ("Left nipple shadow versus nodule, small right effusion.", {"Effusion"}),
+    ("Calcified granuloma versus nodule.", {"Nodule"}),  # a granuloma is no mimic: the probable differential
     # a visibility post-negation, one class for every visibility word
     ("Pneumothorax is no longer visible.", set()),
     ("The effusion is no longer apparent.", set()),
