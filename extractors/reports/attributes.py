@@ -19,7 +19,7 @@ from extractors.reports.rules import comparative_sides, each_side, interpretive_
 
 # "without" too: "left effusion without right effusion" is two segments, the negated right one not the left's
 SEGMENT_BREAKS = frozenset({",", ";", "and", "with", "without", "but", "however", "although", "while", "whereas",
-                            "."})
+                            ".", "--", "\u2014", "\u2013"})  # and a punctuation dash (two hyphens, em/en dash)
 LEFT = frozenset({"left", "lt", "lt.", "l-sided", "left-sided", "sinistral"})
 RIGHT = frozenset({"right", "rt", "rt.", "r-sided", "right-sided", "dextral"})
 # side abbreviations written with their full stop, kept one token (extractor.build_pipeline) so that the stop neither

@@ -151,6 +151,11 @@ CONTEXT_CLASSES = [
     ("Skin fold or pneumothorax at the right apex.", set()),
     ("Left nipple shadow versus nodule, small right effusion.", {"Effusion"}),
     ("Calcified granuloma versus nodule.", {"Nodule"}),  # a granuloma is no mimic: the probable differential
+    # a punctuation dash ends a scope and a phrase segment; a single hyphen does not
+    ("No pneumothorax -- small left effusion.", {"Effusion"}),
+    ("No pneumothorax \u2014 small left effusion.", {"Effusion"}),
+    ("No pneumothorax \u2013 small left effusion.", {"Effusion"}),
+    ("No right - sided effusion.", set()),
     # a visibility post-negation, one class for every visibility word
     ("Pneumothorax is no longer visible.", set()),
     ("The effusion is no longer apparent.", set()),
@@ -206,3 +211,11 @@ def test_substring_stem_forms(extractor: ReportFindingExtractor, text: str, want
     got = jsonl_sides(extractor, text)
     got.pop("normal", None)
     assert got == want
+
+
+@pytest.mark.parametrize("dash", ["--", "\u2014", "\u2013"])
+def test_dash_ends_a_side_segment(extractor: ReportFindingExtractor, dash: str) -> None:
+    """As a semicolon: the side after the dash is the next finding's, not the one before it."""
+    got = jsonl_sides(extractor, f"Small effusion {dash} left lower lobe atelectasis.")
+    assert got == jsonl_sides(extractor, "Small effusion; left lower lobe atelectasis.")
+    assert got == {"Effusion": "none", "Atelectasis": "left"}
