@@ -101,6 +101,24 @@ CUI_LIST_CONCEPTS = [
 ]
 
 
+PLEURAL_FIBROSIS = [
+    # (text, {label: laterality}): C0264545 (pleural fibrosis) is the list's Pleural_Thickening concept, not Fibrosis
+    ("Pleural fibrosis.", {"Pleural_Thickening": "none"}),
+    ("Left apical pleural fibrosis.", {"Pleural_Thickening": "left"}),
+    ("Fibrosis of the pleura at the left base.", {"Pleural_Thickening": "left"}),
+    ("No pleural fibrosis.", {}),
+    ("Pulmonary fibrosis.", {"Fibrosis": "none"}),
+]
+
+
+@pytest.mark.parametrize(("text", "want"), PLEURAL_FIBROSIS)
+def test_pleural_fibrosis_is_pleural_thickening(extractor: ReportFindingExtractor, text: str,
+                                                want: dict[str, str]) -> None:
+    got = jsonl_sides(extractor, text)
+    got.pop("normal", None)
+    assert got == want
+
+
 @pytest.mark.parametrize(("text", "label"), CUI_LIST_CONCEPTS)
 def test_negbio_cui_list_concepts(extractor: ReportFindingExtractor, text: str, label: str) -> None:
     mentions = extractor.extract(text)
