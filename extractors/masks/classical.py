@@ -158,15 +158,17 @@ class ClassicalBoxMasker:
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:
-    """8-bit grey of an image: uint8 as is, other dtypes min-max scaled to 0-255; colour (BGR order
-    assumed, only the first three channels) converted by OpenCV's luma weights."""
+    """8-bit grey of an image: uint8 as is, other dtypes min-max scaled to 0-255; colour in RGB order
+    (the project's convention: `extractors.imaging.raster`, `encode.decode_png`; only the first three
+    channels) converted by OpenCV's luma weights (0.299 R + 0.587 G + 0.114 B)."""
     arr = image if image.dtype == np.uint8 else cv2.normalize(image, None, 0, 255, cv2.NORM_MINMAX, cv2.CV_8U)
     if arr.ndim == 3:
-        return cv2.cvtColor(np.ascontiguousarray(arr[..., :3]), cv2.COLOR_BGR2GRAY)
+        return cv2.cvtColor(np.ascontiguousarray(arr[..., :3]), cv2.COLOR_RGB2GRAY)
     return arr
 
 
 def _to_bgr(image: np.ndarray) -> np.ndarray:
+    """A 3-channel 8-bit image for GrabCut (its colour GMMs do not depend on the channel order)."""
     arr = to_gray(image) if image.ndim == 2 or image.dtype != np.uint8 else image
     if arr.ndim == 2:
         return cv2.cvtColor(arr, cv2.COLOR_GRAY2BGR)

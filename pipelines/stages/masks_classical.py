@@ -11,13 +11,14 @@ from __future__ import annotations
 from typing import Literal
 
 import cv2
-import numpy as np
 
+from extractors.imaging.encode import decode_png
 from extractors.masks.classical import ClassicalBoxMasker
 from extractors.masks.rle import encode_mask, mask_area, mask_box_xywh
 from extractors.records import short_hash
 from pipelines.registry import register_stage
 from pipelines.stage import Resources, Sample, Stage, StageParams
+from schemas.errors import BadInput
 from schemas.tables import REGION_SCHEMA, empty_row, round_score
 
 
@@ -43,7 +44,10 @@ class ClassicalMaskStage(Stage):
         prompts = [r for r in sample["regions"] if r["origin"] == "dataset_gt" and r["rle_counts"] is None]
         if not prompts:
             return sample
-        image = cv2.imdecode(np.frombuffer(sample["image_png"], np.uint8), cv2.IMREAD_UNCHANGED)
+        try:  # RGB order for colour, as `to_gray` expects
+            image = decode_png(sample["image_png"] or b"")
+        except (ValueError, cv2.error) as err:
+            raise BadInput("unreadable", f"the sample's PNG cannot be decoded: {err}") from None
         out = list(sample["regions"])
         for prompt in prompts:
             box = (prompt["box_x"], prompt["box_y"], prompt["box_w"], prompt["box_h"])

@@ -7,6 +7,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from extractors.imaging.encode import encode_png
+from extractors.masks.classical import ClassicalBoxMasker
 from pipelines.stage import RunContext
 from pipelines.stages.masks_classical import ClassicalMaskStage
 from schemas.tables import REGION_SCHEMA, SAMPLE_SCHEMA, empty_row
@@ -43,3 +45,22 @@ def test_choice_recorded_on_the_region() -> None:
     legacy = run(ClassicalMaskStage(ClassicalMaskStage.Params(qc_choice=False), RunContext(salt="t")), sample(img, box))
     old = next(r for r in legacy if r["origin"] == "classical")
     assert old["candidate"] is None and old["qc_score"] is None and old["candidate_reason"] is None
+
+
+def test_a_colour_png_is_decoded_as_rgb() -> None:
+    """The stored PNG (`encode_png`, RGB convention) is read back as RGB, the order `to_gray` takes:
+    a blue disk on green is visible to Otsu only in RGB order (tests/extractors/masks/test_gray_order.py)."""
+    rgb = np.zeros((96, 96, 3), np.uint8)
+    rgb[..., 1] = 100
+    disk = np.zeros((96, 96), np.uint8)
+    cv2.circle(disk, (48, 48), 20, 1, -1)
+    rgb[disk.astype(bool)] = (0, 0, 200)
+    rgb = np.clip(rgb + np.random.default_rng(0).normal(0, 6, rgb.shape), 0, 255).astype(np.uint8)
+    row = sample(rgb, (24.0, 24.0, 49.0, 49.0))
+    row["image_png"] = encode_png(rgb)
+    stage = ClassicalMaskStage(ClassicalMaskStage.Params(method="otsu", qc_choice=False), RunContext(salt="t"))
+    gen = [r for r in run(stage, row) if r["origin"] == "classical"]
+    direct = ClassicalBoxMasker("otsu", qc_choice=False).predict(rgb, (24.0, 24.0, 49.0, 49.0)).mask
+    assert len(gen) == 1
+    assert (direct & disk.astype(bool)).sum() / (direct | disk.astype(bool)).sum() > 0.9
+    assert gen[0]["area"] == int(direct.sum())
