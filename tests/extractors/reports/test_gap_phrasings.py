@@ -2,7 +2,9 @@
 fluid in a costophrenic angle and a meniscus of fluid (the CheXpert labeler's Pleural Effusion phrase "pleural
 fluid"), "nodular" before a lesion head (NegBio's Nodule phrases "nodular density/opacity/opacification"), a heart
 size at the top or upper limits of normal (the labeler's negation patterns "XXX at the upper limits of normal",
-"normal XXX"). Project-written unit cases: they test the rules, they are not evidence of accuracy on real reports."""
+"normal XXX"), NegBio's ChestX-ray14 CUI list concepts (pericardial effusion, subcutaneous emphysema, pleural fibrosis),
+and the context_rules.tsv / purpose_links.tsv rows and segment bounds added for CheXpert labeler pattern classes.
+Project-written unit cases: they test the rules, they are not evidence of accuracy on real reports."""
 
 from __future__ import annotations
 
@@ -101,6 +103,21 @@ CUI_LIST_CONCEPTS = [
 ]
 
 
+@pytest.mark.parametrize(("text", "label"), CUI_LIST_CONCEPTS)
+def test_negbio_cui_list_concepts(extractor: ReportFindingExtractor, text: str, label: str) -> None:
+    mentions = extractor.extract(text)
+    assert derive_labels(mentions, extractor.onto, "chestxray14")[label] == 1
+    assert derive_labels(mentions, extractor.onto, "chestxray14_broad")[label] == 0
+
+
+@pytest.mark.parametrize(("text", "label"), [("Mediastinal emphysema.", "Emphysema"),
+                                           ("Pneumomediastinum.", "Emphysema"),
+                                           ("No pericardial effusion.", "Effusion")])
+def test_outside_the_cui_list(extractor: ReportFindingExtractor, text: str, label: str) -> None:
+    """A mediastinal emphysema (C0025062) is not in the list; a negated pericardial effusion is no Effusion."""
+    assert derive_labels(extractor.extract(text), extractor.onto, "chestxray14")[label] == 0
+
+
 PLEURAL_FIBROSIS = [
     # (text, {label: laterality}): C0264545 (pleural fibrosis) is the list's Pleural_Thickening concept, not Fibrosis
     ("Pleural fibrosis.", {"Pleural_Thickening": "none"}),
@@ -117,21 +134,6 @@ def test_pleural_fibrosis_is_pleural_thickening(extractor: ReportFindingExtracto
     got = jsonl_sides(extractor, text)
     got.pop("normal", None)
     assert got == want
-
-
-@pytest.mark.parametrize(("text", "label"), CUI_LIST_CONCEPTS)
-def test_negbio_cui_list_concepts(extractor: ReportFindingExtractor, text: str, label: str) -> None:
-    mentions = extractor.extract(text)
-    assert derive_labels(mentions, extractor.onto, "chestxray14")[label] == 1
-    assert derive_labels(mentions, extractor.onto, "chestxray14_broad")[label] == 0
-
-
-@pytest.mark.parametrize(("text", "label"), [("Mediastinal emphysema.", "Emphysema"),
-                                           ("Pneumomediastinum.", "Emphysema"),
-                                           ("No pericardial effusion.", "Effusion")])
-def test_outside_the_cui_list(extractor: ReportFindingExtractor, text: str, label: str) -> None:
-    """A mediastinal emphysema (C0025062) is not in the list; a negated pericardial effusion is no Effusion."""
-    assert derive_labels(extractor.extract(text), extractor.onto, "chestxray14")[label] == 0
 
 
 CONTEXT_CLASSES = [
