@@ -152,6 +152,13 @@ CONTEXT_CLASSES = [
     ("No further enlargement of the heart.", {"Cardiomegaly"}),
     ("No enlargement of the heart.", set()),  # no change word: the negation stands
     ("No further effusion.", set()),
+    # NegEx's post-negation 'unlikely' read forward through its verb, and 'not favored'; 'A more likely than B'
+    ("Unlikely to represent pneumonia.", set()),
+    ("Opacity at the left base, unlikely to be pneumonia.", set()),
+    ("Pneumonia is not favored.", set()),
+    ("Pneumonia is favored.", {"Pneumonia"}),
+    ("Atelectasis is more likely than pneumonia.", {"Atelectasis"}),
+    ("Findings are more likely due to atelectasis.", {"Atelectasis"}),
     # purpose_links.tsv: the finding a negated list "would suggest" is in its negation (CheXpert 'no NN to suggest XXX')
     ("No pleural effusion, pneumothorax, or focal airspace opacity to suggest pneumonia.", set()),
     ("No effusion or focal consolidation to explain the symptoms. Pneumonia.", {"Pneumonia"}),
