@@ -74,11 +74,13 @@ class Attributes:
 
 
 def segment_of(doc: Doc, start: int, end: int, sent: Span,
-               places: set[int] | frozenset[int] = frozenset()) -> tuple[int, int]:
+               places: set[int] | frozenset[int] = frozenset(),
+               sided: set[int] | frozenset[int] = frozenset()) -> tuple[int, int]:
     """Token range [lo, hi) of the phrase segment around the mention [start, end). A neighbouring stretch
-    across "and"/","/", and" that holds only sides, anatomy (token indices `places`) and size words, and names a side,
-    belongs to the segment ("left and right effusions", "small left and moderate right effusions",
-    "atelectasis in the right and left lower lobes")."""
+    across "and"/","/", and" that holds only sides, anatomy (token indices `places`) and size words, and names a side
+    (a side word, a paired plural or sided anatomy, token indices `sided`: "lingula" is the left lung's), belongs to
+    the segment ("left and right effusions", "small left and moderate right effusions",
+    "atelectasis in the right and left lower lobes", "atelectasis in the right middle lobe and lingula")."""
     lo = start
     while lo > sent.start and doc[lo - 1].lower_ not in SEGMENT_BREAKS and not link_ends(doc, lo, sent.start):
         lo -= 1
@@ -92,7 +94,7 @@ def segment_of(doc: Doc, start: int, end: int, sent: Span,
         j = k
         while j > sent.start and doc[j - 1].lower_ not in SEGMENT_BREAKS:
             j -= 1
-        if not side_stretch(doc, j, k, places):
+        if not side_stretch(doc, j, k, places, sided):
             break
         lo = j
     while hi < sent.end and doc[hi].lower_ in SIDE_JOINS:
@@ -102,7 +104,7 @@ def segment_of(doc: Doc, start: int, end: int, sent: Span,
         j = k
         while j < sent.end and doc[j].lower_ not in SEGMENT_BREAKS and not link_starts(doc, j, sent.end):
             j += 1
-        if not side_stretch(doc, k, j, places):
+        if not side_stretch(doc, k, j, places, sided):
             break
         hi = j
     return lo, hi
@@ -123,14 +125,15 @@ def link_starts(doc: Doc, i: int, end: int) -> bool:
     return any(i + n <= end and tuple(t.lower_ for t in doc[i : i + n]) in links for n in (1, 2, 3))
 
 
-def side_stretch(doc: Doc, lo: int, hi: int, places: set[int] | frozenset[int]) -> bool:
-    """Whether tokens [lo, hi) are a side-only stretch: a side word or a paired plural ("bases", "lungs"),
-    otherwise anatomy and size words only."""
+def side_stretch(doc: Doc, lo: int, hi: int, places: set[int] | frozenset[int],
+                 sided: set[int] | frozenset[int] = frozenset()) -> bool:
+    """Whether tokens [lo, hi) are a side-only stretch: a side word, a paired plural ("bases", "lungs") or sided
+    anatomy (token indices `sided`: "lingula", "RML"), otherwise anatomy and size words only."""
     if hi <= lo or hi - lo > SIDE_STRETCH_MAX:
         return False
     toks = doc[lo:hi]
     if not any(t.lower_ in LEFT or t.lower_ in RIGHT or t.lower_ in BOTH or t.text in SIDE_LETTERS
-               or t.lower_ in PAIRED_PLURALS for t in toks):  # "fibrosis, worse at the bases": both bases
+               or t.lower_ in PAIRED_PLURALS or t.i in sided for t in toks):  # "worse at the bases": both bases
         return False
     comparatives = comparative_sides()  # "left effusion, larger than the right"
     return all(t.lower_ in SIDE_STRETCH_WORDS or t.lower_ in SEVERITY or t.lower_ in comparatives

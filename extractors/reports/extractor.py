@@ -27,10 +27,12 @@ from extractors.reports.attributes import (
     PAIRED_PLURALS,
     RIGHT,
     SEGMENT_BREAKS,
+    SIDE_JOINS,
     SIDE_LETTERS,
     attributes_of,
     laterality_of,
     segment_of,
+    side_stretch,
 )
 from extractors.reports.context import CONFIDENCE, ContextRules, assert_mention
 from extractors.reports.matcher import MENTION_KINDS, Match, OntologyPhraseMatcher
@@ -125,15 +127,16 @@ class ReportFindingExtractor:
                 mention = replace(mention, certainty="uncertain", flags=tuple(sorted({*mention.flags, "probable"})),
                                   confidence=CONFIDENCE["probable"])
             prev = out[-1] if out else None
-            if (mention.laterality == "none" and prev is not None and prev.laterality != "none"
+            if (mention.laterality == "none" and mention.kind == "finding" and self.paired(mention.code)
+                    and (side := linked_side(doc, m.start, sent.start, spans, anatomy_sides)) != "none"):
+                # "left basilar density, likely atelectasis": the side of the description the finding is read as,
+                # before an earlier finding's ("right effusion and left basilar density, likely atelectasis": left)
+                mention = replace(mention, laterality=side, flags=(*mention.flags, "side_linked"))
+            elif (mention.laterality == "none" and prev is not None and prev.laterality != "none"
                     and self.passes_side(prev, mention) and prev.sentence == mention.sentence
                     and prev.certainty != "absent"):
                 # "left basilar opacity, likely atelectasis": a finding's side carries over within a sentence
                 mention = replace(mention, laterality=prev.laterality, flags=(*mention.flags, "side_inherited"))
-            elif (mention.laterality == "none" and mention.kind == "finding" and self.paired(mention.code)
-                  and (side := linked_side(doc, m.start, sent.start, spans, anatomy_sides)) != "none"):
-                # "left basilar density, likely atelectasis": the side of the description the finding is read as
-                mention = replace(mention, laterality=side, flags=(*mention.flags, "side_linked"))
             elif mention.laterality == "none" and (doc[sent.start].lower_ in ANAPHORS
                                                    or relational(doc, sent.start, m.start)):
                 # "Left lower lobe opacity. This likely represents pneumonia.": only an anaphoric subject carries
@@ -176,7 +179,9 @@ class ReportFindingExtractor:
                 spans: list[tuple[int, int]] | None = None) -> Mention:
         others = [sp for sp in spans or () if sp[0] != m.start and sent.start <= sp[0] < sent.end]
         assertion = assert_mention(doc, m.start, m.end, sent, triggers, m.kind, others)
-        lo, hi = segment_of(doc, m.start, m.end, sent, {i for a in anatomy for i in range(a.start, a.end)})
+        places = {i for a in anatomy for i in range(a.start, a.end)}
+        sided = {i for a in anatomy if self.onto.get(a.code).laterality for i in range(a.start, a.end)}
+        lo, hi = segment_of(doc, m.start, m.end, sent, places, sided)
         near = [a.code for a in anatomy if lo <= a.start and a.end <= hi]
         sides = [s for s in (self.onto.get(c).laterality for c in near) if s]
         attrs = attributes_of(doc, m.start, lo, hi, sides, doc[m.end - 1].lower_ in PAIRED_PLURALS)
@@ -298,7 +303,10 @@ def linked_side(doc: Doc, start: int, lo: int, spans: list[tuple[int, int]], ana
     """The side of the description a finding at token `start` is read as (interpretive_links.tsv: "left basilar
     density, likely atelectasis" → left): an interpretive link right before the finding (past link_skip.tsv words),
     then, before it (past one comma), the description back to the sentence start `lo`, a segment break or another
-    mention (token spans `spans`); its side words and sided anatomy (token → side) as laterality_of reads them."""
+    mention (token spans `spans`), and on across "and"/","/"as well as" while the stretch after the join is side-only
+    (side words, sided anatomy: "density in the right lower lobe and left lower lobe, likely atelectasis" → bilateral;
+    "none" where that reaches a mention's own phrase, whose side the finding inherits); its side words and sided
+    anatomy (token → side) as laterality_of reads them."""
     j = start
     skip = link_skip()
     while j > lo:
@@ -320,6 +328,17 @@ def linked_side(doc: Doc, start: int, lo: int, spans: list[tuple[int, int]], ana
         i -= 1
     if i == k or (i > lo and i - 1 in taken):  # nothing described, or the description is a mention's own phrase
         return "none"
+    piece, sided = k, set(anatomy_sides)  # a side-only stretch after a join belongs to the description before it
+    while i > lo and doc[i - 1].lower_ in SIDE_JOINS and side_stretch(doc, i, piece, sided, sided):
+        j = i - 1  # "density in the right lower lobe and left lower lobe, likely atelectasis": both sides
+        while j > lo and doc[j - 1].lower_ in SIDE_JOINS:
+            j -= 1
+        h = j
+        while h > lo and doc[h - 1].lower_ not in SEGMENT_BREAKS and h - 1 not in taken:
+            h -= 1
+        if h == j or (h > lo and h - 1 in taken):  # a mention's phrase: its segment holds the stretch, and its side
+            return "none"  # reaches the finding as side_inherited ("opacity in the right and left lower lobes ...")
+        piece, i = j, h
     if any(t.lower_ in ("post", "s/p", "after") for t in doc[i:k]):  # "status post right mastectomy, likely ..."
         return "none"
     words = [SIDE_LETTERS.get(t.text, t.lower_) for t in doc[i:k]]
