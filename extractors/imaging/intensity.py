@@ -5,7 +5,10 @@ In order of precedence:
   (PS3.3 C.11.2.1.2.1): `window:40/400`;
 - a named CT preset (Hounsfield units, Radiopaedia's usual values): `preset:lung:-600/1500`;
   `render_decoded` asks for it only for pixels in real HU (`carries_hu`), never for 8-bit files;
-- MR: the 0.5–99.5 percentiles of the non-zero voxels stretched to 0–255: `percentile:0.5-99.5`;
+- MR beyond 8 bits: the 0.5–99.5 percentiles of the non-zero voxels stretched to 0–255:
+  `percentile:0.5-99.5` (an 8-bit MR PNG/JPEG is already rendered: stretching it again would clip
+  its top and bottom 0.5%, as a second HU window would a CT PNG; MedSAM's `medsam_uint8` keeps
+  8-bit input too);
 - 8-bit input is kept as it is: `identity`;
 - anything else: its minimum–maximum stretched to 0–255: `minmax`.
 """
@@ -48,7 +51,7 @@ def to_uint8(
             raise ConfigError("ct_window", f"unknown CT window preset {preset!r}", sorted(CT_PRESETS))
         center, width = CT_PRESETS[preset]
         return apply_window(arr, center, width), f"preset:{preset}:{center:g}/{width:g}"
-    if (modality or "").upper() == "MR":
+    if (modality or "").upper() == "MR" and arr.dtype != np.uint8:
         lo_q, hi_q = MR_PERCENTILES
         nonzero = arr[arr != 0]
         if nonzero.size == 0:

@@ -109,7 +109,7 @@ def read_prompts(path: Path) -> tuple[dict[str, dict[str, Any]], list[dict[str, 
             except ValueError as err:
                 errors.append({"item_id": item_id, "row": n, "error": str(err)})
                 continue
-            item["modality"] = (row.get("modality") or "").strip() or item["modality"]
+            item["modality"] = modality_code(row.get("modality") or "") or item["modality"]
             item["boxes"].append((n, box))
     return items, errors
 
@@ -121,6 +121,17 @@ def by_image(items: dict[str, dict[str, Any]]) -> dict[tuple[str, str | None], l
     for item_id, item in items.items():
         groups.setdefault((item["path"], item["modality"]), []).append(item_id)
     return groups
+
+
+# free-text modality names people write in a prompts CSV, as the DICOM codes the intensity rules test
+MODALITY_ALIASES = {"MRI": "MR", "XRAY": "DX", "X-RAY": "DX", "ULTRASOUND": "US", "CT SCAN": "CT"}
+
+
+def modality_code(name: str) -> str:
+    """A prompts-CSV modality as a DICOM-style code: upper case, aliases mapped ('mri' -> 'MR',
+    'ct' -> 'CT'), so CT windowing and MR percentile rules see it whatever its spelling; '' stays ''."""
+    code = " ".join(name.split()).upper()
+    return MODALITY_ALIASES.get(code, code)
 
 
 def load_uint8(path: Path, modality: str | None) -> tuple[np.ndarray, str | None]:

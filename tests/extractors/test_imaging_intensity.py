@@ -69,3 +69,13 @@ def test_identity_and_minmax() -> None:
 def test_unknown_preset_is_a_config_error() -> None:
     with pytest.raises(ConfigError):
         to_uint8(np.zeros(3), modality="CT", preset="kidney")
+
+
+def test_an_8bit_mr_raster_is_not_stretched_again() -> None:
+    """An 8-bit MR PNG/JPEG is already rendered: the percentile stretch is for raw MR intensities only."""
+    rng = np.random.default_rng(1)
+    u8 = rng.integers(1, 256, (40, 40)).astype(np.uint8)
+    out, desc = to_uint8(u8, modality="MR")
+    assert desc == "identity" and np.array_equal(out, u8)
+    raw, raw_desc = to_uint8(u8.astype(np.uint16) * 10, modality="MR")
+    assert raw_desc == "percentile:0.5-99.5" and raw.max() == 255

@@ -36,6 +36,18 @@ def test_read_prompts_groups_and_reports(tmp_path: Path) -> None:
     assert [(e["item_id"], e["row"]) for e in errors] == [("b", 4), ("../c", 5), ("d", 6), ("a", 7)]
 
 
+def test_modality_spellings_become_codes(tmp_path: Path) -> None:
+    """'mri', ' MRI ', 'ct', 'Ultrasound' name the modalities the intensity rules test (MR, CT, US);
+    an unknown name is kept, upper-cased."""
+    p = tmp_path / "p.csv"
+    p.write_text(HEADER + "a,a.png,0,0,5,5,mri\nb,b.png,0,0,5,5, MRI \nc,c.png,0,0,5,5,ct\n"
+                 "d,d.png,0,0,5,5,Ultrasound\ne,e.png,0,0,5,5,Fundus\nf,f.png,0,0,5,5,\n")
+    items, errors = read_prompts(p)
+    assert not errors
+    assert {k: v["modality"] for k, v in items.items()} == {"a": "MR", "b": "MR", "c": "CT", "d": "US", "e": "FUNDUS",
+                                                             "f": None}
+
+
 def test_missing_columns(tmp_path: Path) -> None:
     p = tmp_path / "p.csv"
     p.write_text("item_id,image_path\n")
@@ -154,6 +166,16 @@ def test_hu_window_for_dicom_ct() -> None:
     assert decoded.rescale_applied
     u8, _ = load_uint8(path, None)
     assert decoded.window is None and np.array_equal(u8, apply_window(decoded.pixels, 40.0, 400.0))
+
+
+def test_8bit_mr_raster_is_not_restretched(tmp_path: Path) -> None:
+    """An 8-bit MR PNG is already rendered: no percentile stretch (it clipped the top/bottom 0.5%)."""
+    from pipelines.cli.masks import load_uint8
+
+    img = np.random.default_rng(0).integers(1, 256, (32, 32)).astype(np.uint8)
+    cv2.imwrite(str(tmp_path / "mr.png"), img)
+    u8, modality = load_uint8(tmp_path / "mr.png", "MR")
+    assert modality == "MR" and np.array_equal(u8, img)
 
 
 def test_16bit_raster_ct_is_not_hu_windowed(tmp_path: Path) -> None:
