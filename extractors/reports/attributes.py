@@ -209,11 +209,14 @@ def sizes_mm(text: str) -> tuple[float, ...]:
     return tuple(round(float(g) * scale, 3) for g in m.groups()[:3] if g is not None)
 
 
-def attributes_of(doc: Doc, start: int, lo: int, hi: int, anatomy_sides: list[str], plural: bool) -> Attributes:
-    """Attributes of the mention starting at token `start` whose segment is [lo, hi)."""
+def attributes_of(doc: Doc, start: int, lo: int, hi: int, anatomy_sides: list[str], plural: bool,
+                  shared_noun: int = -1) -> Attributes:
+    """Attributes of the mention starting at token `start` whose segment is [lo, hi); the token `shared_noun` (a
+    shared-noun coordination's noun, "pericardial and pleural effusions") names no side by its plural."""
     words = [t.lower_ for t in doc[lo:hi]]
     anchor = start - lo
-    side_words = [SIDE_LETTERS.get(t.text, w) for t, w in zip(doc[lo:hi], words, strict=True)]
+    side_words = [SIDE_LETTERS.get(t.text, w) if t.i != shared_noun else "" for t, w in zip(doc[lo:hi], words,
+                                                                                           strict=True)]
     return Attributes(
         laterality=laterality_of(side_words, anatomy_sides, plural),
         size_mm=sizes_mm(doc[lo:hi].text),

@@ -184,7 +184,8 @@ class ReportFindingExtractor:
         lo, hi = segment_of(doc, m.start, m.end, sent, places, sided)
         near = [a.code for a in anatomy if lo <= a.start and a.end <= hi]
         sides = [s for s in (self.onto.get(c).laterality for c in near) if s]
-        attrs = attributes_of(doc, m.start, lo, hi, sides, doc[m.end - 1].lower_ in PAIRED_PLURALS)
+        plural = m.noun < 0 and doc[m.end - 1].lower_ in PAIRED_PLURALS  # a shared noun's plural is the join's
+        attrs = attributes_of(doc, m.start, lo, hi, sides, plural, m.noun)
         start, end = doc[m.start].idx, doc[m.end - 1].idx + len(doc[m.end - 1].text)
         section = section_at(doc._.sections or [], start)
         certainty, flags = assertion.certainty, assertion.flags

@@ -18,7 +18,7 @@ dropped when the nearest cue word beside it is another organ's ("compression fra
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from spacy.language import Language
@@ -47,6 +47,10 @@ AFTER_REACH = 6  # tokens an anchored head's after-anchor is looked for after it
 AFTER_STOPS = frozenset({",", ";", ".", ":", "and", "with", "but", "without", "or"})
 GUARD_BACK, GUARD_AHEAD = 8, 6  # tokens a guarded head's cue is looked for before / after it
 GUARD_STOPS_AHEAD = frozenset({",", ";", ".", "and", "with", "but"})
+SHARED_JOINS = frozenset({"and", "or", "&", "and/or"})  # "pericardial and pleural effusions"
+# one word a shared-noun coordination's second member may have before its phrase ("pericardial and small effusions")
+SHARED_PREMODIFIERS = frozenset({"left", "right", "bilateral", "small", "tiny", "trace", "moderate", "large", "minimal",
+                                 "mild", "new", "persistent", "stable", "increased", "decreased", "residual"})
 GUARD_STOPS_BACK = frozenset({",", ";", ".", "but"})  # "right chest wall tube, mild edema": the edema's own item
 
 
@@ -83,6 +87,7 @@ class Match:
     end: int
     code: str
     kind: str  # finding | device | anatomy
+    noun: int = -1  # in a shared-noun coordination, the shared noun's token ("pericardial and pleural effusions")
 
 
 def plural_variants(form: str) -> list[str]:
@@ -110,6 +115,7 @@ class OntologyPhraseMatcher:
         self.onto = onto
         self.matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
         forms = self.forms(onto)
+        self.form_codes = forms  # phrase → code, for the shared-noun coordinations (shared_nouns)
         by_code: dict[str, list[str]] = {}
         for form, code in forms.items():
             by_code.setdefault(code, []).append(form)
@@ -184,7 +190,36 @@ class OntologyPhraseMatcher:
                     out.append(Match(sp.start, sp.end, code, kind))
                 elif (rerouted := self.reroutes.get((doc[sp.start].lower_, blocker))) is not None:
                     out.append(Match(sp.start, sp.end, *rerouted))
-        return out
+        return self.shared_nouns(doc, out)
+
+    def shared_nouns(self, doc: Doc, matches: list[Match]) -> list[Match]:
+        """A modifier coordinated before a finding phrase names its own finding with the phrase's noun when that
+        makes a phrase of another finding ("pericardial and pleural effusions": a pericardial effusion and a pleural
+        effusion; "interstitial and alveolar edema", "subcutaneous and mediastinal emphysema"; past one side or size
+        word, "pericardial and small left pleural effusions"): the modifier becomes a one-token mention (over an
+        anatomy match of it), both carrying the shared noun's token (`noun`), whose plural the coordination gives
+        and so names no two sides. Not where the modifier is another finding or device, the same finding ("hilar and
+        mediastinal lymphadenopathy") or in another sentence."""
+        taken = {i: m for m in matches for i in range(m.start, m.end)}
+        out = list(matches)
+        for m in matches:
+            j = m.start - 1  # the join, past at most one side or size word
+            if j >= 1 and doc[j].lower_ in SHARED_PREMODIFIERS:
+                j -= 1
+            k = j - 1
+            if (m.kind != "finding" or m.end - m.start < 2 or k < 0 or doc[j].lower_ not in SHARED_JOINS
+                    or any(doc[t].is_sent_start for t in range(j, m.start + 1))):
+                continue
+            other = taken.get(k)
+            if other is not None and (other.kind != "anatomy" or other.end - other.start != 1):
+                continue
+            form = " ".join([doc[k].lower_, *(t.lower_ for t in doc[m.start + 1 : m.end])])
+            code = self.form_codes.get(form)
+            if code is None or code == UNMENTION or code == m.code or self.onto.get(code).kind != "finding":
+                continue
+            out = [x for x in out if x is not other and x is not m]
+            out += [Match(k, k + 1, code, "finding", noun=m.end - 1), replace(m, noun=m.end - 1)]
+        return sorted(out, key=lambda x: x.start)
 
     def guarded(self, doc: Doc, start: int, end: int, code: str) -> str | None:
         """The blocker word, when the phrase [start, end) starts with a guarded head of its code whose nearest cue
