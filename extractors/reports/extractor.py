@@ -41,6 +41,7 @@ from extractors.reports.rules import (
     interpretive_links,
     link_skip,
     side_bridges,
+    sideless_findings,
     surgical_sides,
     unsided_findings,
 )
@@ -186,6 +187,7 @@ class ReportFindingExtractor:
         sides = [s for s in (self.onto.get(c).laterality for c in near) if s]
         plural = m.noun < 0 and doc[m.end - 1].lower_ in PAIRED_PLURALS  # a shared noun's plural is the join's
         attrs = attributes_of(doc, m.start, lo, hi, sides, plural, m.noun)
+        laterality = "none" if m.code in sideless_findings() else attrs.laterality  # "right heart enlargement"
         start, end = doc[m.start].idx, doc[m.end - 1].idx + len(doc[m.end - 1].text)
         section = section_at(doc._.sections or [], start)
         certainty, flags = assertion.certainty, assertion.flags
@@ -201,8 +203,8 @@ class ReportFindingExtractor:
             sentence=sent.text.strip(),
             section=section,
             certainty=certainty,
-            laterality=attrs.laterality,
-            location_codes=self.locations(near, attrs.laterality),
+            laterality=laterality,
+            location_codes=self.locations(near, laterality),
             size_mm=attrs.size_mm,
             severity=attrs.severity,
             change=attrs.change,

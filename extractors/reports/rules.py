@@ -23,6 +23,8 @@
 - surgical_sides.tsv: sided chest procedures whose side reaches an unsided pleural finding of the sentence
   ("status post left lobectomy with small effusion");
 - unsided_findings.tsv: finding codes that never inherit a side though a site of theirs is paired (hiatal hernia);
+- sideless_findings.tsv: finding codes that never have a side, not even from their own phrase (cardiomegaly: "right
+  heart enlargement" names a chamber);
 - back_joins.tsv: words that may stand between two coordinated findings for a side after the second to reach the
   first ("atelectasis and small effusion on the left");
 - link_skip.tsv: words between an interpretive link and its finding ("likely subsegmental atelectasis");
@@ -209,6 +211,16 @@ def unsided_findings() -> frozenset[str]:
     out: dict[str, str] = {}
     for code, _why in read_tsv("unsided_findings.tsv", 2):
         check_token(code, out, "unsided finding")
+        out[code] = code
+    return frozenset(out)
+
+
+@cache
+def sideless_findings() -> frozenset[str]:
+    """Finding codes that never have a side, not even from their own phrase (sideless_findings.tsv)."""
+    out: dict[str, str] = {}
+    for code, _why in read_tsv("sideless_findings.tsv", 2):
+        check_token(code, out, "sideless finding")
         out[code] = code
     return frozenset(out)
 

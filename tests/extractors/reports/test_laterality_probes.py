@@ -1,0 +1,45 @@
+"""Laterality classes from the issue-15 rule-derived probes (side wordings chest X-ray reports use), checked in the
+--laterality-out JSONL (label_export, as `findings labels` writes it). Project-written unit cases: they test the
+rules, they are not evidence of laterality accuracy on real reports."""
+
+from __future__ import annotations
+
+import pytest
+
+from extractors.reports.extractor import ReportFindingExtractor
+from extractors.reports.rules import sideless_findings
+from tests.extractors.reports.test_laterality_export import jsonl_sides
+
+SIDELESS = [
+    # (text, label, side): a side word in a cardiac finding's phrase names a chamber or border, not a side of the chest
+    ("Right heart enlargement.", "Cardiomegaly", "none"),
+    ("Right heart enlargement. Cardiomegaly.", "Cardiomegaly", "none"),
+    ("Cardiomegaly with left ventricular configuration.", "Cardiomegaly", "none"),
+    ("Cardiomegaly, left atrial enlargement.", "Cardiomegaly", "none"),
+    ("Cardiomegaly with prominent right heart border.", "Cardiomegaly", "none"),
+    # a pericardial effusion's place is no pleural side of the Effusion label
+    ("Small pericardial effusion along the right heart border and left pleural effusion.", "Effusion", "left"),
+    # controls: the pleural finding beside it keeps its side, and passes none to the heart
+    ("Right heart enlargement with small right effusion.", "Effusion", "right"),
+    ("Cardiomegaly and right effusion.", "Effusion", "right"),
+    ("Cardiomegaly and right effusion.", "Cardiomegaly", "none"),
+]
+
+
+@pytest.mark.parametrize(("text", "label", "side"), SIDELESS)
+def test_cardiac_findings_have_no_side(extractor: ReportFindingExtractor, text: str, label: str, side: str) -> None:
+    assert jsonl_sides(extractor, text)[label] == side
+
+
+ROW_CASES = {  # one sentence a row of sideless_findings.tsv, a side word in the finding's own phrase
+    "cardiomegaly": "Right heart enlargement.",
+    "pericardial_effusion": "Small pericardial effusion along the right heart border.",
+    "enlarged_cardiomediastinum": "Enlarged cardiomediastinal silhouette on the right.",
+}
+
+
+@pytest.mark.parametrize("code", sorted(sideless_findings()))
+def test_each_sideless_finding_row(extractor: ReportFindingExtractor, code: str) -> None:
+    assert code in extractor.onto and extractor.onto.get(code).kind == "finding" and not extractor.paired(code)
+    mentions = [m for m in extractor.extract(ROW_CASES[code]) if m.code == code]
+    assert mentions and all(m.laterality == "none" for m in mentions)
