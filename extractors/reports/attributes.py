@@ -20,8 +20,9 @@ from extractors.reports.rules import comparative_sides, each_side, interpretive_
 # "without" too: "left effusion without right effusion" is two segments, the negated right one not the left's
 SEGMENT_BREAKS = frozenset({",", ";", "and", "with", "without", "but", "however", "although", "while", "whereas",
                             ".", "--", "\u2014", "\u2013"})  # and a punctuation dash (two hyphens, em/en dash)
-LEFT = frozenset({"left", "lt", "lt.", "l-sided", "left-sided", "sinistral"})
-RIGHT = frozenset({"right", "rt", "rt.", "r-sided", "right-sided", "dextral"})
+# "left-"/"right-": a suspended hyphen, one token ("right- and left-sided effusions")
+LEFT = frozenset({"left", "lt", "lt.", "l-sided", "left-sided", "sinistral", "left-"})
+RIGHT = frozenset({"right", "rt", "rt.", "r-sided", "right-sided", "dextral", "right-"})
 # side abbreviations written with their full stop, kept one token (extractor.build_pipeline) so that the stop neither
 # ends the sentence nor the phrase segment ("small lt. effusion and rt. atelectasis")
 DOTTED_SIDES = ("lt.", "rt.")
@@ -35,6 +36,8 @@ SIDE_STRETCH_WORDS = frozenset({"the", "of", "in", "at", "on", "both", "side", "
                                 "bases", "lung", "lungs", "apex", "apices", "hemithorax", "zone", "zones",
                                 # "and to a lesser degree the left lower lobe", "and also the right base"
                                 "to", "a", "lesser", "extent", "degree", "also", "slightly",
+                                # "effusion, right-sided", "right- and left-sided effusions" (a hyphen is a token)
+                                "-", "sided",
                                 *LEFT, *RIGHT, *BOTH})
 SIDE_STRETCH_MAX = 8  # tokens
 SIDE_JOINS = frozenset({"and", ",", "&"})

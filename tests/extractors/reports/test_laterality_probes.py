@@ -43,3 +43,23 @@ def test_each_sideless_finding_row(extractor: ReportFindingExtractor, code: str)
     assert code in extractor.onto and extractor.onto.get(code).kind == "finding" and not extractor.paired(code)
     mentions = [m for m in extractor.extract(ROW_CASES[code]) if m.code == code]
     assert mentions and all(m.laterality == "none" for m in mentions)
+
+
+HYPHENATED = [
+    # (text, label, side): "-sided" after a comma is a side-only post-modifier; a suspended hyphen ("Right-") is a side
+    ("Effusion, right-sided.", "Effusion", "right"),
+    ("Pneumothorax, left-sided.", "Pneumothorax", "left"),
+    ("Right- and left-sided effusions.", "Effusion", "bilateral"),
+    ("Left- and right-sided effusions.", "Effusion", "bilateral"),
+    ("Right- and left-sided pleural effusions.", "Effusion", "bilateral"),
+    # controls
+    ("Right-sided pleural effusion.", "Effusion", "right"),
+    ("Right - sided effusion.", "Effusion", "right"),
+    ("Left-sided pneumothorax and right-sided effusion.", "Pneumothorax", "left"),
+    ("Left-sided pneumothorax and right-sided effusion.", "Effusion", "right"),
+]
+
+
+@pytest.mark.parametrize(("text", "label", "side"), HYPHENATED)
+def test_hyphenated_sides(extractor: ReportFindingExtractor, text: str, label: str, side: str) -> None:
+    assert jsonl_sides(extractor, text)[label] == side
