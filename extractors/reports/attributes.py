@@ -41,6 +41,28 @@ SIDE_STRETCH_WORDS = frozenset({"the", "of", "in", "at", "on", "both", "side", "
                                 *LEFT, *RIGHT, *BOTH})
 SIDE_STRETCH_MAX = 8  # tokens
 SIDE_JOINS = frozenset({"and", ",", "&"})
+AS_WELL_AS = ("as", "well", "as")  # a join and a segment break as "and" is, each of its three tokens
+
+
+def as_well_as(doc: Doc, i: int) -> bool:
+    """Whether token `i` is one of an "as well as" ("right upper lobe consolidation as well as left effusion")."""
+    w = doc[i].lower_
+    if w == "well":
+        return 0 < i < len(doc) - 1 and doc[i - 1].lower_ == "as" and doc[i + 1].lower_ == "as"
+    return w == "as" and ((i + 2 < len(doc) and doc[i + 1].lower_ == "well" and doc[i + 2].lower_ == "as")
+                          or (i >= 2 and doc[i - 1].lower_ == "well" and doc[i - 2].lower_ == "as"))
+
+
+def breaks(doc: Doc, i: int) -> bool:
+    """Whether token `i` ends a phrase segment (SEGMENT_BREAKS, or a token of "as well as")."""
+    w = doc[i].lower_
+    return w in SEGMENT_BREAKS or ((w == "as" or w == "well") and as_well_as(doc, i))
+
+
+def side_join(doc: Doc, i: int) -> bool:
+    """Whether token `i` may join a side-only stretch (SIDE_JOINS, or a token of "as well as")."""
+    w = doc[i].lower_
+    return w in SIDE_JOINS or ((w == "as" or w == "well") and as_well_as(doc, i))
 PAIRED_PLURALS = frozenset({"lungs", "bases", "apices", "hemithoraces", "hemithoraxes", "hila", "effusions",
                             "pneumothoraces", "pneumothoraxes", "lobes", "angles", "sulci"})
 SEVERITY = {
@@ -85,27 +107,27 @@ def segment_of(doc: Doc, start: int, end: int, sent: Span,
     the segment ("left and right effusions", "small left and moderate right effusions",
     "atelectasis in the right and left lower lobes", "atelectasis in the right middle lobe and lingula")."""
     lo = start
-    while lo > sent.start and doc[lo - 1].lower_ not in SEGMENT_BREAKS and not link_ends(doc, lo, sent.start):
+    while lo > sent.start and not breaks(doc, lo - 1) and not link_ends(doc, lo, sent.start):
         lo -= 1
     hi = end
-    while hi < sent.end and doc[hi].lower_ not in SEGMENT_BREAKS:
+    while hi < sent.end and not breaks(doc, hi):
         hi += 1
-    while lo - 1 > sent.start and doc[lo - 1].lower_ in SIDE_JOINS:
+    while lo - 1 > sent.start and side_join(doc, lo - 1):
         k = lo - 1  # the join: one token or a run of them (", and")
-        while k - 1 > sent.start and doc[k - 1].lower_ in SIDE_JOINS:
+        while k - 1 > sent.start and side_join(doc, k - 1):
             k -= 1
         j = k
-        while j > sent.start and doc[j - 1].lower_ not in SEGMENT_BREAKS:
+        while j > sent.start and not breaks(doc, j - 1):
             j -= 1
         if not side_stretch(doc, j, k, places, sided):
             break
         lo = j
-    while hi < sent.end and doc[hi].lower_ in SIDE_JOINS:
+    while hi < sent.end and side_join(doc, hi):
         k = hi + 1  # past the join: one token or a run of them ("atelectasis at the left base, and right base")
-        while k < sent.end and doc[k].lower_ in SIDE_JOINS:
+        while k < sent.end and side_join(doc, k):
             k += 1
         j = k
-        while j < sent.end and doc[j].lower_ not in SEGMENT_BREAKS and not link_starts(doc, j, sent.end):
+        while j < sent.end and not breaks(doc, j) and not link_starts(doc, j, sent.end):
             j += 1
         if not side_stretch(doc, k, j, places, sided):
             break

@@ -26,12 +26,12 @@ from extractors.reports.attributes import (
     LEFT,
     PAIRED_PLURALS,
     RIGHT,
-    SEGMENT_BREAKS,
-    SIDE_JOINS,
     SIDE_LETTERS,
     attributes_of,
+    breaks,
     laterality_of,
     segment_of,
+    side_join,
     side_stretch,
 )
 from extractors.reports.context import CONFIDENCE, ContextRules, assert_mention
@@ -327,17 +327,17 @@ def linked_side(doc: Doc, start: int, lo: int, spans: list[tuple[int, int]], ana
         k -= 1
     taken = {i for a, b in spans for i in range(a, b)}
     i = k
-    while i > lo and doc[i - 1].lower_ not in SEGMENT_BREAKS and i - 1 not in taken:
+    while i > lo and not breaks(doc, i - 1) and i - 1 not in taken:
         i -= 1
     if i == k or (i > lo and i - 1 in taken):  # nothing described, or the description is a mention's own phrase
         return "none"
     piece, sided = k, set(anatomy_sides)  # a side-only stretch after a join belongs to the description before it
-    while i > lo and doc[i - 1].lower_ in SIDE_JOINS and side_stretch(doc, i, piece, sided, sided):
+    while i > lo and side_join(doc, i - 1) and side_stretch(doc, i, piece, sided, sided):
         j = i - 1  # "density in the right lower lobe and left lower lobe, likely atelectasis": both sides
-        while j > lo and doc[j - 1].lower_ in SIDE_JOINS:
+        while j > lo and side_join(doc, j - 1):
             j -= 1
         h = j
-        while h > lo and doc[h - 1].lower_ not in SEGMENT_BREAKS and h - 1 not in taken:
+        while h > lo and not breaks(doc, h - 1) and h - 1 not in taken:
             h -= 1
         if h == j or (h > lo and h - 1 in taken):  # a mention's phrase: its segment holds the stretch, and its side
             return "none"  # reaches the finding as side_inherited ("opacity in the right and left lower lobes ...")
@@ -353,7 +353,7 @@ def side_after(doc: Doc, end: int, places: set[int]) -> bool:
     word or letter, a paired plural ("at the bases") or anatomy (token indices `places`): "effusion on the left",
     not "effusions" on its own."""
     k = end
-    while k < len(doc) and not doc[k].is_sent_start and doc[k].lower_ not in SEGMENT_BREAKS:
+    while k < len(doc) and not doc[k].is_sent_start and not breaks(doc, k):
         w = doc[k].lower_
         if w in LEFT or w in RIGHT or w in BOTH or doc[k].text in SIDE_LETTERS or w in PAIRED_PLURALS or k in places:
             return True

@@ -63,3 +63,30 @@ HYPHENATED = [
 @pytest.mark.parametrize(("text", "label", "side"), HYPHENATED)
 def test_hyphenated_sides(extractor: ReportFindingExtractor, text: str, label: str, side: str) -> None:
     assert jsonl_sides(extractor, text)[label] == side
+
+
+AS_WELL_AS = [
+    # (text, label, side): "as well as" ends a phrase segment as "and" does, and joins a side-only stretch as "and" does
+    ("Right upper lobe consolidation as well as left effusion.", "Consolidation", "right"),
+    ("Right upper lobe consolidation as well as left effusion.", "Effusion", "left"),
+    ("Bibasilar atelectasis as well as a small left effusion.", "Effusion", "left"),
+    ("Bibasilar atelectasis as well as a small left effusion.", "Atelectasis", "bilateral"),
+    ("Small left effusion as well as right basilar atelectasis.", "Effusion", "left"),
+    ("Small left effusion as well as right basilar atelectasis.", "Atelectasis", "right"),
+    # side-only stretches after it still join the segment
+    ("There is atelectasis at the left base as well as the right base.", "Atelectasis", "bilateral"),
+    ("Atelectasis in the right upper lobe as well as the left lower lobe.", "Atelectasis", "bilateral"),
+    ("Opacity in the right upper lobe as well as the left lower lobe, likely atelectasis.", "Atelectasis",
+     "bilateral"),
+    ("Streaky density at the right base as well as the left base consistent with atelectasis.", "Atelectasis",
+     "bilateral"),
+    ("Opacities in the right upper lobe as well as in the left lower lobe, consistent with pneumonia.", "Pneumonia",
+     "bilateral"),
+    # "as well" alone is no join
+    ("Small left effusion, and right effusion as well.", "Effusion", "bilateral"),
+]
+
+
+@pytest.mark.parametrize(("text", "label", "side"), AS_WELL_AS)
+def test_as_well_as_is_a_join(extractor: ReportFindingExtractor, text: str, label: str, side: str) -> None:
+    assert jsonl_sides(extractor, text)[label] == side
