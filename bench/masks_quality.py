@@ -171,20 +171,14 @@ def lopo_cv(rows: list[dict[str, Any]]) -> tuple[float, int]:
     for image in sorted({r["image"] for r in rows}):
         weights = fit_weights([r for r in rows if r["image"] != image])
         for r in (r for r in rows if r["image"] == image):
-            scores = {n: weights["intercept"] + sum(w * _feat(v, k, NO_MODEL) for k, w in weights.items()
-                                                     if k != "intercept")
-                      for n, v in r["cands"].items() if n in SELECTABLE and (v["fill"] > 0 or n == "box_fill")}
-            scores = {n: float(np.clip(x, 0.0, 1.0)) for n, x in scores.items()}
+            scores = {n: _score(weights, v, NO_MODEL) for n, v in r["cands"].items()
+                      if n in SELECTABLE and (v["fill"] > 0 or n == "box_fill")}
             best = max(scores, key=lambda n: scores[n])  # first of the best: candidate order
             if best != "box_fill" and (scores[best] - scores["box_fill"] < BOX_MARGIN
                                        or r["reason"].startswith("diffuse:")):
                 best = "box_fill"
             out.append({**r, "chosen": r["cands"][best]["dice"]})
-    by_organ: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for r in out:
-        by_organ[r["organ"]].append(r)
-    below = sum(_mean(rs, "chosen") < _mean(rs, "box_fill") - 1e-9 for rs in by_organ.values())
-    return _mean(out, "chosen"), below
+    return _mean(out, "chosen"), _organs_below(out)
 
 
 def classical_names(r: dict[str, Any]) -> list[str]:
@@ -217,18 +211,26 @@ def classical_lopo(rows: list[dict[str, Any]]) -> tuple[float, int]:
     for image in sorted({r["image"] for r in rows}):
         weights = fit_classical([r for r in rows if r["image"] != image])
         for r in (r for r in rows if r["image"] == image):
-            scores = {n: float(np.clip(weights["intercept"] + sum(
-                w * _feat(r["classical"][n], k, NO_MODEL) for k, w in weights.items() if k != "intercept"), 0.0, 1.0))
-                for n in classical_names(r)}
+            scores = {n: _score(weights, r["classical"][n], NO_MODEL) for n in classical_names(r)}
             best = max(scores, key=lambda n: scores[n])
             if best != "box_fill" and scores[best] - scores["box_fill"] < CLASSICAL_MARGIN:
                 best = "box_fill"
             out.append({**r, "chosen": r["classical"][best]["dice"]})
+    return _mean(out, "chosen"), _organs_below(out)
+
+
+def _score(weights: dict[str, float], v: dict[str, float], default: dict[str, float]) -> float:
+    """A candidate's QC score from its stored features, as `select.qc_score` computes it."""
+    total = weights["intercept"] + sum(w * _feat(v, k, default) for k, w in weights.items() if k != "intercept")
+    return float(np.clip(total, 0.0, 1.0))
+
+
+def _organs_below(rows: list[dict[str, Any]]) -> int:
+    """Organs whose mean chosen Dice is below their mean box-fill Dice."""
     by_organ: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for r in out:
+    for r in rows:
         by_organ[r["organ"]].append(r)
-    below = sum(_mean(rs, "chosen") < _mean(rs, "box_fill") - 1e-9 for rs in by_organ.values())
-    return _mean(out, "chosen"), below
+    return sum(_mean(rs, "chosen") < _mean(rs, "box_fill") - 1e-9 for rs in by_organ.values())
 
 
 def _feat(v: dict[str, float], key: str, default: dict[str, float]) -> float:
