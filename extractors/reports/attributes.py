@@ -1,8 +1,8 @@
 """Attributes of one mention, read from its phrase segment: laterality, size, severity and change.
 
 The segment of a mention is the stretch of its sentence around it bounded by commas, semicolons,
-"and", "with", "without", "but" (and the sentence): "small LEFT pleural effusion and right basilar atelectasis"
-gives the effusion "left" and the atelectasis "right". Anatomy locations come from the anatomy
+"and", "as well as", "with", "without", "but" (and the sentence): "small LEFT pleural effusion and right basilar
+atelectasis" gives the effusion "left" and the atelectasis "right". Anatomy locations come from the anatomy
 mentions the matcher found in the same segment (see extractor.py). A weak side word ("retrocardiac" → left,
 "diffuse" → bilateral; data/weak_sides.tsv) counts only when no side word or sided anatomy is in the segment.
 """
