@@ -234,14 +234,23 @@ def sizes_mm(text: str) -> tuple[float, ...]:
     return tuple(round(float(g) * scale, 3) for g in m.groups()[:3] if g is not None)
 
 
+def side_words_of(doc: Doc, lo: int, hi: int, skip: int = -1) -> list[str]:
+    """The lower-case words of tokens [lo, hi) as the side readers take them: a capital side letter is its side
+    ("L effusion"), "B/L" (split into "b", "/", "l") is "bilateral", not a left "L"; token `skip` is blank."""
+    out = [SIDE_LETTERS.get(t.text, t.lower_) if t.i != skip else "" for t in doc[lo:hi]]
+    for i in range(len(out) - 2):
+        if doc[lo + i].lower_ == "b" and out[i + 1] == "/" and doc[lo + i + 2].lower_ == "l":
+            out[i : i + 3] = ["bilateral", "", ""]
+    return out
+
+
 def attributes_of(doc: Doc, start: int, lo: int, hi: int, anatomy_sides: list[str], plural: bool,
                   shared_noun: int = -1) -> Attributes:
     """Attributes of the mention starting at token `start` whose segment is [lo, hi); the token `shared_noun` (a
     shared-noun coordination's noun, "pericardial and pleural effusions") names no side by its plural."""
     words = [t.lower_ for t in doc[lo:hi]]
     anchor = start - lo
-    side_words = [SIDE_LETTERS.get(t.text, w) if t.i != shared_noun else "" for t, w in zip(doc[lo:hi], words,
-                                                                                           strict=True)]
+    side_words = side_words_of(doc, lo, hi, shared_noun)
     return Attributes(
         laterality=laterality_of(side_words, anatomy_sides, plural),
         size_mm=sizes_mm(doc[lo:hi].text),

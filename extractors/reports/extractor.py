@@ -33,6 +33,7 @@ from extractors.reports.attributes import (
     segment_of,
     side_join,
     side_stretch,
+    side_words_of,
 )
 from extractors.reports.context import CONFIDENCE, ContextRules, assert_mention
 from extractors.reports.matcher import MENTION_KINDS, Match, OntologyPhraseMatcher
@@ -344,7 +345,7 @@ def linked_side(doc: Doc, start: int, lo: int, spans: list[tuple[int, int]], ana
         piece, i = j, h
     if any(t.lower_ in ("post", "s/p", "after") for t in doc[i:k]):  # "status post right mastectomy, likely ..."
         return "none"
-    words = [SIDE_LETTERS.get(t.text, t.lower_) for t in doc[i:k]]
+    words = side_words_of(doc, i, k)
     return laterality_of(words, [anatomy_sides[t] for t in range(i, k) if t in anatomy_sides], False)
 
 

@@ -90,3 +90,21 @@ AS_WELL_AS = [
 @pytest.mark.parametrize(("text", "label", "side"), AS_WELL_AS)
 def test_as_well_as_is_a_join(extractor: ReportFindingExtractor, text: str, label: str, side: str) -> None:
     assert jsonl_sides(extractor, text)[label] == side
+
+
+SLASHED = [
+    # (text, label, side): "B/L" (tokenized "B", "/", "L") is bilateral, not a left capital "L"
+    ("B/L pleural effusions.", "Effusion", "bilateral"),
+    ("Small B/L effusion.", "Effusion", "bilateral"),
+    ("B/L lower lobe atelectasis.", "Atelectasis", "bilateral"),
+    ("Small b/l effusion.", "Effusion", "bilateral"),
+    # controls: the capital letters still name their sides
+    ("R/L effusions.", "Effusion", "bilateral"),
+    ("Small L effusion.", "Effusion", "left"),
+    ("Effusion on the R.", "Effusion", "right"),
+]
+
+
+@pytest.mark.parametrize(("text", "label", "side"), SLASHED)
+def test_slashed_bilateral(extractor: ReportFindingExtractor, text: str, label: str, side: str) -> None:
+    assert jsonl_sides(extractor, text)[label] == side
