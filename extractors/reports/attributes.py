@@ -157,12 +157,14 @@ def side_stretch(doc: Doc, lo: int, hi: int, places: set[int] | frozenset[int],
     if hi <= lo or hi - lo > SIDE_STRETCH_MAX:
         return False
     toks = doc[lo:hi]
+    weak = weak_sides()  # "retrocardiac and right basilar atelectasis"
     if not any(t.lower_ in LEFT or t.lower_ in RIGHT or t.lower_ in BOTH or t.text in SIDE_LETTERS
-               or t.lower_ in PAIRED_PLURALS or t.i in sided for t in toks):  # "worse at the bases": both bases
+               or t.lower_ in PAIRED_PLURALS or t.i in sided or t.lower_ in weak
+               for t in toks):  # "worse at the bases": both bases
         return False
     comparatives = comparative_sides()  # "left effusion, larger than the right"
     return all(t.lower_ in SIDE_STRETCH_WORDS or t.lower_ in SEVERITY or t.lower_ in comparatives
-               or t.text in SIDE_LETTERS or t.i in places for t in toks)
+               or t.text in SIDE_LETTERS or t.i in places or t.lower_ in weak for t in toks)
 
 
 def laterality_of(words: list[str], anatomy_sides: list[str], code_plural: bool) -> str:
@@ -180,6 +182,9 @@ def laterality_of(words: list[str], anatomy_sides: list[str], code_plural: bool)
         sides.add("bilateral")
     if "bilateral" in sides or {"left", "right"} <= sides or (sides and compares_sides(words)):
         return "bilateral"
+    if sides and (pieces := piece_weak_sides(words)):  # a coordinated piece with no side word of its own
+        sides |= pieces  # ("right basilar and retrocardiac atelectasis": bilateral)
+        return "bilateral" if "bilateral" in sides or {"left", "right"} <= sides else sides.pop()
     if sides:
         return sides.pop()
     weak = {side for w in words if (side := weak_sides().get(w))}  # "retrocardiac opacity": left
@@ -188,6 +193,23 @@ def laterality_of(words: list[str], anatomy_sides: list[str], code_plural: bool)
     if code_plural or any(w in PAIRED_PLURALS for w in words):
         return "bilateral"
     return "none"
+
+
+def piece_weak_sides(words: list[str]) -> set[str]:
+    """The weak sides (weak_sides.tsv) of the coordinated pieces of a segment (split at SIDE_JOINS) that hold no side
+    word of their own: "right basilar and retrocardiac atelectasis" → {left}; "right retrocardiac opacity" (one
+    piece, its own side word) → none."""
+    out: set[str] = set()
+    piece: list[str] = []
+    table = weak_sides()
+    for w in [*words, ","]:
+        if w in SIDE_JOINS:
+            if not any(x in LEFT or x in RIGHT or x in BOTH for x in piece):
+                out |= {side for x in piece if (side := table.get(x))}
+            piece = []
+        else:
+            piece.append(w)
+    return out
 
 
 COMPARISON_GAP = frozenset({"on", "at", "in", "than", "the", "so"})

@@ -108,3 +108,25 @@ SLASHED = [
 @pytest.mark.parametrize(("text", "label", "side"), SLASHED)
 def test_slashed_bilateral(extractor: ReportFindingExtractor, text: str, label: str, side: str) -> None:
     assert jsonl_sides(extractor, text)[label] == side
+
+
+WEAK_COORDINATED = [
+    # (text, label, side): a weak side word (weak_sides.tsv) in a coordinated piece with no side word of its own names
+    # that piece's side ("retrocardiac": the left lower lobe's), and may form a side stretch
+    ("Right basilar and retrocardiac atelectasis.", "Atelectasis", "bilateral"),
+    ("Retrocardiac and right basilar atelectasis.", "Atelectasis", "bilateral"),
+    ("Right lower lobe and retrocardiac opacities, likely atelectasis.", "Atelectasis", "bilateral"),
+    ("Atelectasis at the right base and in the retrocardiac region.", "Atelectasis", "bilateral"),
+    # controls: its own piece's side word wins, the same side twice, a clause with its own finding
+    ("Right retrocardiac opacity, likely atelectasis.", "Atelectasis", "right"),
+    ("Left basilar and retrocardiac atelectasis.", "Atelectasis", "left"),
+    ("Retrocardiac atelectasis and right effusion.", "Atelectasis", "left"),
+    ("Retrocardiac atelectasis and right effusion.", "Effusion", "right"),
+    ("Retrocardiac opacity, likely atelectasis.", "Atelectasis", "left"),
+]
+
+
+@pytest.mark.parametrize(("text", "label", "side"), WEAK_COORDINATED)
+def test_weak_side_in_a_coordinated_piece(extractor: ReportFindingExtractor, text: str, label: str,
+                                          side: str) -> None:
+    assert jsonl_sides(extractor, text)[label] == side
