@@ -40,6 +40,8 @@ SIDE_STRETCH_WORDS = frozenset({"the", "of", "in", "at", "on", "both", "side", "
                                 "-", "sided",
                                 *LEFT, *RIGHT, *BOTH})
 SIDE_STRETCH_MAX = 8  # tokens
+# a side stretch's lobe names written bare in a list ("right upper, middle and lower lobe pneumonia")
+LOBE_QUALIFIERS = frozenset({"upper", "middle", "lower", "mid", "the"})
 SIDE_JOINS = frozenset({"and", ",", "&"})
 AS_WELL_AS = ("as", "well", "as")  # a join and a segment break as "and" is, each of its three tokens
 
@@ -112,16 +114,20 @@ def segment_of(doc: Doc, start: int, end: int, sent: Span,
     hi = end
     while hi < sent.end and not breaks(doc, hi):
         hi += 1
-    while lo - 1 > sent.start and side_join(doc, lo - 1):
-        k = lo - 1  # the join: one token or a run of them (", and")
+    cur = lo  # a run of bare lobe qualifiers joins only with the sided stretch before it ("right upper, middle and")
+    while cur - 1 > sent.start and side_join(doc, cur - 1):
+        k = cur - 1  # the join: one token or a run of them (", and")
         while k - 1 > sent.start and side_join(doc, k - 1):
             k -= 1
         j = k
         while j > sent.start and not breaks(doc, j - 1):
             j -= 1
-        if not side_stretch(doc, j, k, places, sided):
+        if side_stretch(doc, j, k, places, sided):
+            lo = cur = j
+        elif 0 < k - j <= 2 and all(t.lower_ in LOBE_QUALIFIERS for t in doc[j:k]):
+            cur = j
+        else:
             break
-        lo = j
     while hi < sent.end and side_join(doc, hi):
         k = hi + 1  # past the join: one token or a run of them ("atelectasis at the left base, and right base")
         while k < sent.end and side_join(doc, k):

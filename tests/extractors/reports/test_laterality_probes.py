@@ -130,3 +130,21 @@ WEAK_COORDINATED = [
 def test_weak_side_in_a_coordinated_piece(extractor: ReportFindingExtractor, text: str, label: str,
                                           side: str) -> None:
     assert jsonl_sides(extractor, text)[label] == side
+
+
+LOBE_LISTS = [
+    # (text, label, side): bare lobe qualifiers listed after a sided one share its side
+    ("Right upper, middle and lower lobe pneumonia.", "Pneumonia", "right"),
+    ("Right upper, middle, and lower lobe consolidation.", "Consolidation", "right"),
+    ("Right upper, left lower and middle lobe pneumonia.", "Pneumonia", "bilateral"),
+    # controls
+    ("Left upper and lower lobe atelectasis.", "Atelectasis", "left"),
+    ("Right upper, middle and lower lobe pneumonia and left effusion.", "Effusion", "left"),
+    ("Right upper, middle and lower lobe pneumonia and left effusion.", "Pneumonia", "right"),
+]
+
+
+@pytest.mark.parametrize(("text", "label", "side"), LOBE_LISTS)
+def test_listed_lobe_qualifiers_share_a_side(extractor: ReportFindingExtractor, text: str, label: str,
+                                             side: str) -> None:
+    assert jsonl_sides(extractor, text)[label] == side
