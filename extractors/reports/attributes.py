@@ -15,7 +15,7 @@ from itertools import pairwise
 
 from spacy.tokens import Doc, Span
 
-from extractors.reports.rules import comparative_sides, each_side, interpretive_links, weak_sides
+from extractors.reports.rules import comparative_sides, each_side, interpretive_links, weak_side_pairs, weak_sides
 
 # "without" too: "left effusion without right effusion" is two segments, the negated right one not the left's
 SEGMENT_BREAKS = frozenset({",", ";", "and", "with", "without", "but", "however", "although", "while", "whereas",
@@ -194,6 +194,7 @@ def laterality_of(words: list[str], anatomy_sides: list[str], code_plural: bool)
     if sides:
         return sides.pop()
     weak = {side for w in words if (side := weak_sides().get(w))}  # "retrocardiac opacity": left
+    weak |= {side for pair in pairwise(words) if (side := weak_side_pairs().get(pair))}  # "minor fissure": right
     if weak:
         return "bilateral" if "bilateral" in weak or {"left", "right"} <= weak else weak.pop()
     if code_plural or any(w in PAIRED_PLURALS for w in words):

@@ -23,6 +23,7 @@
 - surgical_sides.tsv: sided chest procedures whose side reaches an unsided pleural finding of the sentence
   ("status post left lobectomy with small effusion");
 - unsided_findings.tsv: finding codes that never inherit a side though a site of theirs is paired (hiatal hernia);
+- weak_side_pairs.tsv: two-word anatomy names that give a side as weak_sides.tsv's words do ("minor fissure");
 - sideless_findings.tsv: finding codes that never have a side, not even from their own phrase (cardiomegaly: "right
   heart enlargement" names a chamber);
 - back_joins.tsv: words that may stand between two coordinated findings for a side after the second to reach the
@@ -213,6 +214,19 @@ def unsided_findings() -> frozenset[str]:
         check_token(code, out, "unsided finding")
         out[code] = code
     return frozenset(out)
+
+
+@cache
+def weak_side_pairs() -> dict[tuple[str, str], str]:
+    """Two-token anatomy names (lower case) → the side they give a finding when nothing else in its segment does."""
+    out: dict[tuple[str, str], str] = {}
+    for first, second, side, _why in read_tsv("weak_side_pairs.tsv", 4):
+        check_token(first, (), "weak side pair")
+        check_token(second, (), "weak side pair")
+        if (first, second) in out or side not in WEAK_SIDE_VALUES:
+            raise ValueError(f"weak side pair {first!r} {second!r}: defined once, side one of {WEAK_SIDE_VALUES}")
+        out[(first, second)] = side
+    return out
 
 
 @cache

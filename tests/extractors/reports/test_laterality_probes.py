@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from extractors.reports.extractor import ReportFindingExtractor
-from extractors.reports.rules import sideless_findings
+from extractors.reports.rules import sideless_findings, weak_side_pairs
 from tests.extractors.reports.test_laterality_export import jsonl_sides
 
 SIDELESS = [
@@ -147,4 +147,24 @@ LOBE_LISTS = [
 @pytest.mark.parametrize(("text", "label", "side"), LOBE_LISTS)
 def test_listed_lobe_qualifiers_share_a_side(extractor: ReportFindingExtractor, text: str, label: str,
                                              side: str) -> None:
+    assert jsonl_sides(extractor, text)[label] == side
+
+
+@pytest.mark.parametrize(("pair", "side"), sorted(weak_side_pairs().items()))
+def test_every_weak_side_pair_row(extractor: ReportFindingExtractor, pair: tuple[str, str], side: str) -> None:
+    """Each row of weak_side_pairs.tsv gives its side alone and yields to an explicit side word."""
+    name = " ".join(pair)
+    assert jsonl_sides(extractor, f"Fluid in the {name}.")["Effusion"] == side
+    assert jsonl_sides(extractor, f"Consolidation abutting the {name}.")["Consolidation"] == side
+    other = "right" if side == "left" else "left"
+    assert jsonl_sides(extractor, f"Fluid in the {name}, {other} side.")["Effusion"] == other  # a rule test only
+
+
+@pytest.mark.parametrize(("text", "label", "side"), [
+    ("Fluid tracking along the minor fissure.", "Effusion", "right"),
+    ("Minor atelectasis.", "Atelectasis", "none"),  # the word alone names no side
+    ("Horizontal linear atelectasis.", "Atelectasis", "none"),
+    ("Fluid in the major fissure.", "Effusion", "none"),  # both lungs have one
+])
+def test_weak_side_pair_controls(extractor: ReportFindingExtractor, text: str, label: str, side: str) -> None:
     assert jsonl_sides(extractor, text)[label] == side
