@@ -153,11 +153,7 @@ def weak_sides() -> dict[str, str]:
 @cache
 def comparative_sides() -> frozenset[str]:
     """Comparative words that, right before a side word, make the finding bilateral ("greater on the right")."""
-    words: dict[str, str] = {}
-    for word, _why in read_tsv("comparative_sides.tsv", 2):
-        check_token(word, words, "comparative side word")
-        words[word] = word
-    return frozenset(words)
+    return word_table("comparative_sides.tsv", "comparative side word")
 
 
 def phrase_table(name: str, what: str, length: int | None = None) -> frozenset[tuple[str, ...]]:
@@ -209,11 +205,7 @@ def surgical_sides() -> dict[str, frozenset[str]]:
 @cache
 def unsided_findings() -> frozenset[str]:
     """Finding codes that never inherit a side (unsided_findings.tsv)."""
-    out: dict[str, str] = {}
-    for code, _why in read_tsv("unsided_findings.tsv", 2):
-        check_token(code, out, "unsided finding")
-        out[code] = code
-    return frozenset(out)
+    return word_table("unsided_findings.tsv", "unsided finding")
 
 
 @cache
@@ -232,11 +224,7 @@ def weak_side_pairs() -> dict[tuple[str, str], str]:
 @cache
 def sideless_findings() -> frozenset[str]:
     """Finding codes that never have a side, not even from their own phrase (sideless_findings.tsv)."""
-    out: dict[str, str] = {}
-    for code, _why in read_tsv("sideless_findings.tsv", 2):
-        check_token(code, out, "sideless finding")
-        out[code] = code
-    return frozenset(out)
+    return word_table("sideless_findings.tsv", "sideless finding")
 
 
 def word_table(name: str, what: str) -> frozenset[str]:

@@ -246,3 +246,20 @@ def test_dash_ends_a_side_segment(extractor: ReportFindingExtractor, dash: str) 
     got = jsonl_sides(extractor, f"Small effusion {dash} left lower lobe atelectasis.")
     assert got == jsonl_sides(extractor, "Small effusion; left lower lobe atelectasis.")
     assert got == {"Effusion": "none", "Atelectasis": "left"}
+
+
+BLUNTED_BOTH = [
+    # (text, certainty, laterality of the pleural effusion mention): 'both'/'bilateral' as the side of the
+    # blunted angles (data/phrases.tsv, the CheXpert labeler's "blunt costophrenic angle" uncertainty class)
+    ("Blunting of both costophrenic angles.", "uncertain", "bilateral"),
+    ("Mild blunting of both CP angles.", "uncertain", "bilateral"),
+    ("Blunted bilateral costophrenic angles.", "uncertain", "bilateral"),
+    ("No blunting of both costophrenic angles.", "absent", "bilateral"),
+    ("Blunting of the left costophrenic angle.", "uncertain", "left"),
+]
+
+
+@pytest.mark.parametrize(("text", "certainty", "side"), BLUNTED_BOTH)
+def test_blunting_of_both_angles(extractor: ReportFindingExtractor, text: str, certainty: str, side: str) -> None:
+    got = [(m.certainty, m.laterality) for m in extractor.extract(text) if m.code == "pleural_effusion"]
+    assert got == [(certainty, side)]
