@@ -263,3 +263,29 @@ BLUNTED_BOTH = [
 def test_blunting_of_both_angles(extractor: ReportFindingExtractor, text: str, certainty: str, side: str) -> None:
     got = [(m.certainty, m.laterality) for m in extractor.extract(text) if m.code == "pleural_effusion"]
     assert got == [(certainty, side)]
+
+
+HEMIDIAPHRAGM_WITH = [
+    # (text, {label: side}): the noun after the part ('left hemidiaphragm elevation', data/phrases.tsv) is the same
+    # elevated hemidiaphragm as 'elevated left hemidiaphragm', so the atelectasis it is 'with' takes its side
+    ("Left hemidiaphragm elevation with atelectasis.", {"Atelectasis": "left"}),
+    ("Mild right hemidiaphragmatic elevation with adjacent atelectasis.", {"Atelectasis": "right"}),
+    ("Elevated right hemidiaphragm with adjacent atelectasis.", {"Atelectasis": "right"}),
+    # controls: a finding's own side wins; an absent finding after 'with' is no positive label
+    ("Left hemidiaphragm elevation with right atelectasis.", {"Atelectasis": "right"}),
+    ("Right effusion with no pneumothorax.", {"Effusion": "right"}),
+    ("Left effusion with right atelectasis.", {"Effusion": "left", "Atelectasis": "right"}),
+]
+
+
+@pytest.mark.parametrize(("text", "want"), HEMIDIAPHRAGM_WITH)
+def test_hemidiaphragm_elevation_with(extractor: ReportFindingExtractor, text: str, want: dict) -> None:
+    assert jsonl_sides(extractor, text) == want
+
+
+@pytest.mark.parametrize(("text", "side"), [("Left hemidiaphragm elevation.", "left"),
+                                            ("Right diaphragmatic elevation.", "right"),
+                                            ("No left hemidiaphragm elevation.", "left")])
+def test_hemidiaphragm_elevation_phrase(extractor: ReportFindingExtractor, text: str, side: str) -> None:
+    got = [m.laterality for m in extractor.extract(text) if m.code == "elevated_hemidiaphragm"]
+    assert got == [side]
