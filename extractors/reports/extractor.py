@@ -39,6 +39,7 @@ from extractors.reports.context import CONFIDENCE, ContextRules, assert_mention
 from extractors.reports.matcher import MENTION_KINDS, Match, OntologyPhraseMatcher
 from extractors.reports.rules import (
     back_joins,
+    device_sides,
     interpretive_links,
     link_skip,
     side_bridges,
@@ -218,7 +219,8 @@ class ReportFindingExtractor:
         effusion and cardiomegaly": the heart has no side); a finding's only from a finding of a paired site
         ("right humeral fracture with small effusion", "degenerative changes of the right shoulder with
         atelectasis": the bony thorax and spine have none); a device's only to a finding of a sided site it sits
-        in too ("left chest tube with small residual pneumothorax": the pleura), never across organs
+        in too ("left chest tube with small residual pneumothorax": the pleura) or a finding its placement causes
+        (device_sides.tsv: "left IJ line with small apical pneumothorax"), never across organs
         ("left-sided pacemaker with mild cardiomegaly", "right PICC line, small effusion"); a side a procedure gave
         (side_surgical) passes nowhere: it reaches pleural findings only (surgical_sides.tsv)."""
         if not self.paired(target.code) or "side_surgical" in source.flags:
@@ -227,6 +229,8 @@ class ReportFindingExtractor:
             return self.paired(source.code) or self.bridged(source, target)
         if source.code not in self.onto or target.code not in self.onto:
             return False
+        if target.code in device_sides().get(source.code, ()):
+            return True  # "left IJ line with small apical pneumothorax": the puncture's side (device_sides.tsv)
         shared = set(self.onto.get(source.code).sites) & set(self.onto.get(target.code).sites)
         return any(site in self.onto and self.sided(site, "left") != site for site in shared)
 

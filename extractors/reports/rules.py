@@ -20,6 +20,8 @@
   likely atelectasis"): the finding takes the description's side;
 - side_bridges.tsv: anatomy whose side reaches a lung/pleural finding from a finding of an unpaired site ("right
   rib fractures with small pneumothorax");
+- device_sides.tsv: devices whose side reaches a finding their placement causes ("left IJ line with small apical
+  pneumothorax");
 - surgical_sides.tsv: sided chest procedures whose side reaches an unsided pleural finding of the sentence
   ("status post left lobectomy with small effusion");
 - unsided_findings.tsv: finding codes that never inherit a side though a site of theirs is paired (hiatal hernia);
@@ -194,6 +196,12 @@ def side_targets(name: str, what: str) -> dict[str, frozenset[str]]:
 def side_bridges() -> dict[str, frozenset[str]]:
     """Anatomy site → the target finding sites its side reaches (side_bridges.tsv)."""
     return side_targets("side_bridges.tsv", "side bridge")
+
+
+@cache
+def device_sides() -> dict[str, frozenset[str]]:
+    """Device code → the finding codes its placement causes on its own side (device_sides.tsv)."""
+    return side_targets("device_sides.tsv", "device side")
 
 
 @cache

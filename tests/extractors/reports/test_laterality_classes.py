@@ -7,7 +7,13 @@ from __future__ import annotations
 import pytest
 
 from extractors.reports.extractor import ReportFindingExtractor
-from extractors.reports.rules import comparative_sides, interpretive_links, side_bridges, unsided_findings
+from extractors.reports.rules import (
+    comparative_sides,
+    device_sides,
+    interpretive_links,
+    side_bridges,
+    unsided_findings,
+)
 from tests.extractors.reports.test_laterality_export import jsonl_sides
 
 WITHOUT = [
@@ -247,6 +253,33 @@ def test_side_bridges(extractor: ReportFindingExtractor, text: str, label: str, 
 def test_each_side_bridge_row(extractor: ReportFindingExtractor, site: str) -> None:
     assert side_bridges()[site] and site in extractor.onto
     assert jsonl_sides(extractor, f"Left {site} fracture with small pneumothorax.")["Pneumothorax"] == "left"
+
+
+DEVICE_CAUSED = [
+    # (text, label, side): an IJ/subclavian central line's side reaches the pneumothorax its puncture causes
+    # (data/device_sides.tsv) in the same sentence
+    ("Left IJ line with small apical pneumothorax.", "Pneumothorax", "left"),
+    ("Right subclavian line with small pneumothorax.", "Pneumothorax", "right"),
+    ("Left central line with pneumothorax.", "Pneumothorax", "left"),
+    # controls: own side wins; a PICC is no row; an effusion is no target; another sentence, or a finding between
+    ("Right IJ central line with left pneumothorax.", "Pneumothorax", "left"),
+    ("Left PICC line with small pneumothorax.", "Pneumothorax", "none"),
+    ("Left IJ line with small effusion.", "Effusion", "none"),
+    ("Left IJ line. Pneumothorax.", "Pneumothorax", "none"),
+    ("Left IJ line, cardiomegaly and pneumothorax.", "Pneumothorax", "none"),
+]
+
+
+@pytest.mark.parametrize(("text", "label", "side"), DEVICE_CAUSED)
+def test_device_sides(extractor: ReportFindingExtractor, text: str, label: str, side: str) -> None:
+    assert jsonl_sides(extractor, text)[label] == side
+
+
+@pytest.mark.parametrize("device", sorted(device_sides()))
+def test_each_device_side_row(extractor: ReportFindingExtractor, device: str) -> None:
+    assert device in extractor.onto and all(code in extractor.onto for code in device_sides()[device])
+    found = [m for m in extractor.extract("Left IJ line with small pneumothorax.") if m.code == "pneumothorax"]
+    assert found[0].laterality == "left" and extractor.extract("Left IJ line.")[0].code == device
 
 
 @pytest.mark.parametrize("code", sorted(unsided_findings()))
