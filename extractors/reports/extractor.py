@@ -313,7 +313,9 @@ def linked_side(doc: Doc, start: int, lo: int, spans: list[tuple[int, int]], ana
     then, before it (past one comma), the description back to the sentence start `lo`, a segment break or another
     mention (token spans `spans`), and on across "and"/","/"as well as" while the stretch after the join is side-only
     (side words, sided anatomy: "density in the right lower lobe and left lower lobe, likely atelectasis" → bilateral;
-    "none" where that reaches a mention's own phrase, whose side the finding inherits); its side words and sided
+    "none" where that reaches a mention's own phrase, whose side the finding inherits), and across a join to a
+    description with the same head noun and no mention ("right basilar density and left basilar density, likely
+    atelectasis" → bilateral; a mention's phrase before the join ends it there); its side words and sided
     anatomy (token → side) as laterality_of reads them."""
     j = start
     skip = link_skip()
@@ -347,6 +349,19 @@ def linked_side(doc: Doc, start: int, lo: int, spans: list[tuple[int, int]], ana
         if h == j or (h > lo and h - 1 in taken):  # a mention's phrase: its segment holds the stretch, and its side
             return "none"  # reaches the finding as side_inherited ("opacity in the right and left lower lobes ...")
         piece, i = j, h
+    head = doc[k - 1]  # "right basilar density and left basilar density, likely atelectasis": the same head noun,
+    while i > lo and side_join(doc, i - 1) and head.is_alpha and k - 1 not in anatomy_sides:  # no mention: both
+        j = i - 1
+        while j > lo and side_join(doc, j - 1):
+            j -= 1
+        if j == lo or j - 1 in taken or doc[j - 1].lower_ != head.lower_:
+            break
+        h = j
+        while h > lo and not breaks(doc, h - 1) and h - 1 not in taken:
+            h -= 1
+        if h > lo and h - 1 in taken:  # "right effusion with left basilar density and ... density": not a description
+            break
+        i = h
     if any(t.lower_ in ("post", "s/p", "after") for t in doc[i:k]):  # "status post right mastectomy, likely ..."
         return "none"
     words = side_words_of(doc, i, k)

@@ -41,6 +41,16 @@ LINKED = [
     ("Right pleural effusion and left atelectasis.", "Atelectasis", "left"),
     ("Left basilar density, likely atelectasis.", "Atelectasis", "left"),
     ("Left basilar opacity, likely atelectasis.", "Atelectasis", "left"),
+    # repeated head noun: descriptions with no mention coordinated before the link, each its own side
+    ("Right basilar density and left basilar density, likely atelectasis.", "Atelectasis", "bilateral"),
+    ("Right basilar density, and left basilar density, likely atelectasis.", "Atelectasis", "bilateral"),
+    ("Right basilar density as well as left basilar density, likely atelectasis.", "Atelectasis", "bilateral"),
+    ("Right basilar density, left basilar density and retrocardiac density, likely atelectasis.", "Atelectasis",
+     "bilateral"),
+    # controls: another head noun, or a finding's phrase before the join, is no repeated description
+    ("Right basilar opacity and left basilar density, likely atelectasis.", "Atelectasis", "left"),
+    ("Right lower lobe pneumonia and left basilar density, likely atelectasis.", "Atelectasis", "left"),
+    ("Right lower lobe pneumonia and left basilar density, likely atelectasis.", "Pneumonia", "right"),
 ]
 
 
