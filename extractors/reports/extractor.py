@@ -117,6 +117,11 @@ class ReportFindingExtractor:
         own = [(m, sents[bisect_right(starts, m.start) - 1]) for m in matches if m.kind in MENTION_KINDS]
         spans = [(m.start, m.end) for m, _ in own]
         by_start = {m.start: self.mention(doc, m, sent, anatomy, triggers, spans) for m, sent in own}
+        for m, _ in own:  # "small pericardial and pleural effusions": a severity before the first member is the
+            first = next((f for f, _ in own if f.noun == m.noun >= 0 and f.start < m.start), None)  # shared noun's
+            if (first is not None and by_start[m.start].severity is None and by_start[first.start].severity
+                    and doc[m.start - 1].lower_ in ("and", "or", "and/or")):  # when nothing stands before the member
+                by_start[m.start] = replace(by_start[m.start], severity=by_start[first.start].severity)
         negations = [t.start for t in triggers if t.rule.category == "NEGATED"]
         anatomy_sides = {i: side for a in anatomy if (side := self.onto.get(a.code).laterality)
                          for i in range(a.start, a.end)}

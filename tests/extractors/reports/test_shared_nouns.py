@@ -65,3 +65,20 @@ def test_shared_noun_labels(extractor: ReportFindingExtractor, text: str, label:
 
 def test_a_shared_noun_negated_names_no_label(extractor: ReportFindingExtractor) -> None:
     assert "Effusion" not in jsonl_sides(extractor, "No pericardial or pleural effusions.")
+
+
+SEVERITY = [
+    # (text, {code: severity}): a size word before the first member is the shared noun's, so the second member
+    # right after the join has it too; a word of its own before the second member's phrase keeps it apart
+    ("Small pericardial and pleural effusions.", {"pericardial_effusion": "small", "pleural_effusion": "small"}),
+    ("Moderate pleural and pericardial effusions.",
+     {"pleural_effusion": "moderate", "pericardial_effusion": "moderate"}),
+    ("Small pericardial and large pleural effusions.", {"pericardial_effusion": "small", "pleural_effusion": "large"}),
+    ("Small pericardial and left pleural effusion.", {"pericardial_effusion": "small", "pleural_effusion": None}),
+    ("Pericardial and pleural effusions.", {"pericardial_effusion": None, "pleural_effusion": None}),
+]
+
+
+@pytest.mark.parametrize(("text", "want"), SEVERITY)
+def test_a_leading_size_word_is_the_shared_nouns(extractor: ReportFindingExtractor, text: str, want: dict) -> None:
+    assert {m.code: m.severity for m in extractor.extract(text)} == want
