@@ -13,6 +13,10 @@
   labeler's own "Added Rules" (patterns/post_negation_uncertainty.txt, "Stable/unchanged silhouette/cardiomediastinal");
   NegBio's uncertainty patterns (patterns/uncertainty_patterns.txt), which ChestX-ray14 was mined with, have none,
   and a stated enlargement that is stable stays present ("stable cardiomegaly").
+- "Emphysema with bullae in the right apex": the Emphysema label keeps no side. The site phrase modifies the nearest
+  noun, the bullae, which NegBio's ChestX-ray14 phrases exclude from Emphysema (label_sets/chestxray14.tsv); the
+  emphysema is the diffuse process the bullae complicate, and a side passes back through 'with' nowhere else
+  (carry_back joins are and/or only), so "pneumonia with effusion on the left" keeps the pneumonia unsided too.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import pytest
 
 from extractors.reports.extractor import ReportFindingExtractor
 from extractors.reports.labels import derive_labels
+from tests.extractors.reports.test_laterality_export import jsonl_sides
 
 POLICIES = ("positive", "negative", "probable")
 
@@ -68,3 +73,9 @@ def test_stable_silhouette(extractor: ReportFindingExtractor, text: str, value: 
 @pytest.mark.parametrize("policy", POLICIES)
 def test_left_ventricular_enlargement_is_no_cardiomegaly(extractor: ReportFindingExtractor, policy: str) -> None:
     assert (label(extractor, "Left ventricular enlargement.", "Cardiomegaly", policy) or 0) == 0
+
+
+@pytest.mark.parametrize(("text", "side"), [("Emphysema with bullae in the right apex.", "none"),
+                                            ("Right apical emphysema.", "right")])
+def test_emphysema_takes_no_side_from_its_bullae(extractor: ReportFindingExtractor, text: str, side: str) -> None:
+    assert jsonl_sides(extractor, text)["Emphysema"] == side
