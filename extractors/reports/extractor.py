@@ -21,33 +21,26 @@ from spacy.tokens import Doc, Span
 import extractors.reports.sentences  # noqa: F401  (registers the sentencizer component)
 from extractors.reports.alternatives import alternative_findings
 from extractors.reports.attributes import (
-    BOTH,
     DOTTED_SIDES,
     LEFT,
     PAIRED_PLURALS,
     RIGHT,
     SIDE_LETTERS,
     attributes_of,
-    breaks,
-    laterality_of,
     segment_of,
-    side_join,
-    side_stretch,
-    side_words_of,
 )
 from extractors.reports.context import CONFIDENCE, ContextRules, assert_mention
 from extractors.reports.matcher import MENTION_KINDS, Match, OntologyPhraseMatcher
 from extractors.reports.rules import (
     back_joins,
     device_sides,
-    interpretive_links,
-    link_skip,
     side_bridges,
     sideless_findings,
     surgical_sides,
     unsided_findings,
 )
 from extractors.reports.sections import CLINICAL_SECTIONS, section_at
+from extractors.reports.side_links import ANAPHORS, linked_side, relational, side_after
 from schemas.ontology import Ontology, load_ontology
 
 
@@ -109,22 +102,25 @@ class ReportFindingExtractor:
         matches = self.phrases.add_defined_abbreviations(doc, self.phrases(doc))
         anatomy = [m for m in matches if m.kind == "anatomy"]
         triggers = self.context.triggers(doc) if matches else []
+        places = {i for a in anatomy for i in range(a.start, a.end)}  # anatomy tokens, and those of sided anatomy
+        anatomy_sides = {i: side for a in anatomy if (side := self.onto.get(a.code).laterality)
+                         for i in range(a.start, a.end)}
         out: list[Mention] = []
         sents = list(doc.sents) if matches else []
         starts = [s.start for s in sents]
-        alternatives = alternative_findings(doc, [m for m in matches if m.kind == "finding"],
-                                            {i for a in anatomy for i in range(a.start, a.end)})
+        alternatives = alternative_findings(doc, [m for m in matches if m.kind == "finding"], places)
         own = [(m, sents[bisect_right(starts, m.start) - 1]) for m in matches if m.kind in MENTION_KINDS]
         spans = [(m.start, m.end) for m, _ in own]
-        by_start = {m.start: self.mention(doc, m, sent, anatomy, triggers, spans) for m, sent in own}
+        sided = set(anatomy_sides)
+        by_start = {m.start: self.mention(doc, m, sent, anatomy, triggers, spans, places, sided) for m, sent in own}
         for m, _ in own:  # "small pericardial and pleural effusions": a severity before the first member is the
-            first = next((f for f, _ in own if f.noun == m.noun >= 0 and f.start < m.start), None)  # shared noun's
-            if (first is not None and by_start[m.start].severity is None and by_start[first.start].severity
-                    and doc[m.start - 1].lower_ in ("and", "or", "and/or")):  # when nothing stands before the member
+            if (m.noun < 0 or m.start == 0 or by_start[m.start].severity is not None  # shared noun's, when nothing
+                    or doc[m.start - 1].lower_ not in ("and", "or", "and/or")):  # stands before the member
+                continue
+            first = next((f for f, _ in own if f.noun == m.noun and f.start < m.start), None)
+            if first is not None and by_start[first.start].severity:
                 by_start[m.start] = replace(by_start[m.start], severity=by_start[first.start].severity)
         negations = [t.start for t in triggers if t.rule.category == "NEGATED"]
-        anatomy_sides = {i: side for a in anatomy if (side := self.onto.get(a.code).laterality)
-                         for i in range(a.start, a.end)}
         for m, sent in own:
             mention = by_start[m.start]
             partners = alternatives.get(m.start, ())
@@ -160,7 +156,7 @@ class ReportFindingExtractor:
                 # "status post left lobectomy with small effusion": the operated side's pleural space
                 mention = replace(mention, laterality=side, flags=(*mention.flags, "side_surgical"))
             out.append(mention)
-        return self.carry_back(doc, [m for m, _ in own], out, {i for a in anatomy for i in range(a.start, a.end)})
+        return self.carry_back(doc, [m for m, _ in own], out, places)
 
     def carry_back(self, doc: Doc, matches: list[Match], out: list[Mention], places: set[int]) -> list[Mention]:
         """A side written after a coordinated pair reaches its first member too: "atelectasis and effusion at the
@@ -184,11 +180,10 @@ class ReportFindingExtractor:
         return out
 
     def mention(self, doc: Doc, m: Match, sent: Span, anatomy: list[Match], triggers: list,
-                spans: list[tuple[int, int]] | None = None) -> Mention:
-        others = [sp for sp in spans or () if sp[0] != m.start and sent.start <= sp[0] < sent.end]
+                spans: list[tuple[int, int]], places: set[int], sided: set[int]) -> Mention:
+        """One Mention for match `m`; `places`/`sided`: the tokens of the doc's anatomy and of its sided anatomy."""
+        others = [sp for sp in spans if sp[0] != m.start and sent.start <= sp[0] < sent.end]
         assertion = assert_mention(doc, m.start, m.end, sent, triggers, m.kind, others)
-        places = {i for a in anatomy for i in range(a.start, a.end)}
-        sided = {i for a in anatomy if self.onto.get(a.code).laterality for i in range(a.start, a.end)}
         lo, hi = segment_of(doc, m.start, m.end, sent, places, sided)
         near = [a.code for a in anatomy if lo <= a.start and a.end <= hi]
         sides = [s for s in (self.onto.get(c).laterality for c in near) if s]
@@ -306,96 +301,6 @@ class ReportFindingExtractor:
 
 # Words between a side and a procedure word of surgical_sides.tsv ("left upper lobectomy", "right lower lobe wedge")
 PROCEDURE_SITE_WORDS = frozenset({"upper", "middle", "lower", "lobe", "lung", "-", "sided", "partial", "completion"})
-ANAPHORS = frozenset({"this", "these", "it", "they", "which"})  # sentence subjects pointing at the sentence before
-# Words before a finding that place it by the finding named just before ("adjacent atelectasis", "associated effusion")
-RELATIONAL = frozenset({"adjacent", "associated", "underlying", "accompanying", "overlying", "surrounding",
-                        "concomitant", "coexisting", "coexistent"})
-
-
-def linked_side(doc: Doc, start: int, lo: int, spans: list[tuple[int, int]], anatomy_sides: dict[int, str]) -> str:
-    """The side of the description a finding at token `start` is read as (interpretive_links.tsv: "left basilar
-    density, likely atelectasis" → left): an interpretive link right before the finding (past link_skip.tsv words),
-    then, before it (past one comma), the description back to the sentence start `lo`, a segment break or another
-    mention (token spans `spans`), and on across "and"/","/"as well as" while the stretch after the join is side-only
-    (side words, sided anatomy: "density in the right lower lobe and left lower lobe, likely atelectasis" → bilateral;
-    "none" where that reaches a mention's own phrase, whose side the finding inherits), and across a join to a
-    description with the same head noun and no mention ("right basilar density and left basilar density, likely
-    atelectasis" → bilateral; a mention's phrase before the join ends it there); its side words and sided
-    anatomy (token → side) as laterality_of reads them."""
-    j = start
-    skip = link_skip()
-    while j > lo:
-        if doc[j - 1].lower_ in skip:
-            j -= 1
-        elif j - 3 >= lo and doc[j - 2].text == "-" and f"{doc[j - 3].lower_}-{doc[j - 1].lower_}" in skip:
-            j -= 3  # a hyphenated row ("plate-like"): the tokenizer splits it into three tokens
-        else:
-            break
-    links = interpretive_links()
-    k = next((j - n for n in (3, 2, 1) if j - n >= lo and tuple(t.lower_ for t in doc[j - n : j]) in links), None)
-    if k is None:
-        return "none"
-    if k > lo and doc[k - 1].text == ",":
-        k -= 1
-    taken = {i for a, b in spans for i in range(a, b)}
-    i = k
-    while i > lo and not breaks(doc, i - 1) and i - 1 not in taken:
-        i -= 1
-    if i == k or (i > lo and i - 1 in taken):  # nothing described, or the description is a mention's own phrase
-        return "none"
-    piece, sided = k, set(anatomy_sides)  # a side-only stretch after a join belongs to the description before it
-    while i > lo and side_join(doc, i - 1) and side_stretch(doc, i, piece, sided, sided):
-        j = i - 1  # "density in the right lower lobe and left lower lobe, likely atelectasis": both sides
-        while j > lo and side_join(doc, j - 1):
-            j -= 1
-        h = j
-        while h > lo and not breaks(doc, h - 1) and h - 1 not in taken:
-            h -= 1
-        if h == j or (h > lo and h - 1 in taken):  # a mention's phrase: its segment holds the stretch, and its side
-            return "none"  # reaches the finding as side_inherited ("opacity in the right and left lower lobes ...")
-        piece, i = j, h
-    head = doc[k - 1]  # "right basilar density and left basilar density, likely atelectasis": the same head noun,
-    while i > lo and side_join(doc, i - 1) and head.is_alpha and k - 1 not in anatomy_sides:  # no mention: both
-        j = i - 1
-        while j > lo and side_join(doc, j - 1):
-            j -= 1
-        if j == lo or j - 1 in taken or doc[j - 1].lower_ != head.lower_:
-            break
-        h = j
-        while h > lo and not breaks(doc, h - 1) and h - 1 not in taken:
-            h -= 1
-        if h > lo and h - 1 in taken:  # "right effusion with left basilar density and ... density": not a description
-            break
-        i = h
-    if any(t.lower_ in ("post", "s/p", "after") for t in doc[i:k]):  # "status post right mastectomy, likely ..."
-        return "none"
-    words = side_words_of(doc, i, k)
-    return laterality_of(words, [anatomy_sides[t] for t in range(i, k) if t in anatomy_sides], False)
-
-
-def side_after(doc: Doc, end: int, places: set[int]) -> bool:
-    """Whether the phrase segment after token `end` (to a segment break or the sentence end) names a side: a side
-    word or letter, a paired plural ("at the bases") or anatomy (token indices `places`): "effusion on the left",
-    not "effusions" on its own."""
-    k = end
-    while k < len(doc) and not doc[k].is_sent_start and not breaks(doc, k):
-        w = doc[k].lower_
-        if w in LEFT or w in RIGHT or w in BOTH or doc[k].text in SIDE_LETTERS or w in PAIRED_PLURALS or k in places:
-            return True
-        k += 1
-    return False
-
-
-def relational(doc: Doc, lo: int, start: int) -> bool:
-    """Whether a relational word stands between the sentence start `lo` and the finding at token `start`, with no
-    comma between (the finding's own phrase: "there is adjacent mild atelectasis")."""
-    for i in range(start - 1, lo - 1, -1):
-        word = doc[i].lower_
-        if word in RELATIONAL:
-            return True
-        if word in (",", ";", "and", "but"):
-            return False
-    return False
 
 
 def drop_word_exceptions(nlp: Language, onto: Ontology) -> None:
