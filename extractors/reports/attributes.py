@@ -141,12 +141,18 @@ def segment_of(doc: Doc, start: int, end: int, sent: Span,
     return lo, hi
 
 
+def link_before(doc: Doc, i: int, lo: int) -> int | None:
+    """The first token of the longest interpretive link (interpretive_links.tsv) that ends right before token `i`
+    and starts at `lo` or later, or None."""
+    links = interpretive_links()
+    return next((i - n for n in (3, 2, 1) if i - n >= lo and tuple(t.lower_ for t in doc[i - n : i]) in links), None)
+
+
 def link_ends(doc: Doc, i: int, lo: int) -> bool:
     """Whether an interpretive link ends right before token `i`: the finding it is read as starts its own segment
     ("opacities at the right base and left base suggestive of atelectasis": the atelectasis takes the description's
     sides, not only the last one)."""
-    links = interpretive_links()
-    return any(i - n >= lo and tuple(t.lower_ for t in doc[i - n : i]) in links for n in (1, 2, 3))
+    return link_before(doc, i, lo) is not None
 
 
 def link_starts(doc: Doc, i: int, end: int) -> bool:

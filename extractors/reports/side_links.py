@@ -15,11 +15,12 @@ from extractors.reports.attributes import (
     SIDE_LETTERS,
     breaks,
     laterality_of,
+    link_before,
     side_join,
     side_stretch,
     side_words_of,
 )
-from extractors.reports.rules import interpretive_links, link_skip
+from extractors.reports.rules import link_skip
 
 ANAPHORS = frozenset({"this", "these", "it", "they", "which"})  # sentence subjects pointing at the sentence before
 # Words before a finding that place it by the finding named just before ("adjacent atelectasis", "associated effusion")
@@ -46,8 +47,7 @@ def linked_side(doc: Doc, start: int, lo: int, spans: list[tuple[int, int]], ana
             j -= 3  # a hyphenated row ("plate-like"): the tokenizer splits it into three tokens
         else:
             break
-    links = interpretive_links()
-    k = next((j - n for n in (3, 2, 1) if j - n >= lo and tuple(t.lower_ for t in doc[j - n : j]) in links), None)
+    k = link_before(doc, j, lo)
     if k is None:
         return "none"
     if k > lo and doc[k - 1].text == ",":
